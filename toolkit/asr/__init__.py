@@ -1,0 +1,1 @@
+"""Speech recognition (recipe stage 1): Whisper transcripts through openai-whisper or faster-whisper."""

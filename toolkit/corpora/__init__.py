@@ -1,0 +1,1 @@
+"""Corpus adapters: each turns one corpus layout into the toolkit's manifests (one file per corpus)."""

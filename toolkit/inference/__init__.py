@@ -1,0 +1,1 @@
+"""Applying a trained system to new audio: exported bundles and ``toolkit predict``."""

@@ -1,0 +1,1 @@
+"""Neural models: DeepSER (N-stream deep hierarchical fusion) and its pooling layers."""

@@ -1,0 +1,1 @@
+"""Leaderboard files: validating, scoring and writing challenge submissions (no torch here)."""
