@@ -1,0 +1,127 @@
+"""The generic corpus adapter: wav folder + label CSV + label map -> the stage-0 manifests."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile
+
+from toolkit.corpora.generic import load_label_map, prepare_generic
+from toolkit.data.manifest import MANIFEST_COLUMNS, read_manifest, soft_label_matrix
+from toolkit.utils.errors import ToolkitError
+
+
+def _wav(path, seconds=0.5, sample_rate=16000, channels=1):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    samples = np.zeros((int(seconds * sample_rate), channels), dtype=np.float32)
+    soundfile.write(path, samples, sample_rate)
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    audio = tmp_path / "wavs"
+    for name in ("a.wav", "b.wav", "c.wav", "d.wav", "sub/e.wav", "extra.wav"):
+        _wav(audio / name)
+    _wav(audio / "stereo.wav", seconds=1.0, sample_rate=22050, channels=2)
+    labels = tmp_path / "labels.csv"
+    labels.write_text(
+        "FileName,label,speaker,split,arousal,valence,dominance\n"
+        "a.wav,angry,s1,train,5,1,4\n"
+        "b.wav,happy,s2,train,3,5,3\n"
+        "sub/e.wav,neutral,s3,dev,3,3,3\n"
+        "c.wav,frustrated,s3,dev,4,2,4\n"
+        "d.wav,,s4,test,,,\n"
+        "stereo.wav,mixed,s1,train,2,2,2\n"
+        "missing.wav,sad,s5,train,1,1,1\n"
+        "a.wav,sad,s1,train,1,1,1\n"
+    )
+    return audio, labels
+
+
+def test_manifests_have_every_column_one_hot_soft_labels_and_rescaled_attributes(corpus, tmp_path):
+    audio, labels = corpus
+    label_map = load_label_map("angry=A,happy=H,neutral=N,frustrated=A,mixed=X,sad=S")
+    summary = prepare_generic(audio, labels, tmp_path / "data", label_map=label_map, attribute_range=(1, 5))
+
+    train = read_manifest(tmp_path / "data/train/manifest.csv")
+    assert list(train.columns) == MANIFEST_COLUMNS
+    assert list(train["FileName"]) == ["a.wav", "b.wav", "stereo.wav"]
+    assert list(train["EmoClass"]) == ["A", "H", "X"]
+    soft = soft_label_matrix(train)
+    np.testing.assert_array_equal(soft[0], [1, 0, 0, 0, 0, 0, 0, 0])
+    np.testing.assert_array_equal(soft[1], [0, 0, 1, 0, 0, 0, 0, 0])
+    assert np.isnan(soft[2]).all(), "an X row has no soft label but stays for the attribute head"
+    # 1-5 scale mapped onto 1-7: 5 -> 7, 1 -> 1, 3 -> 4
+    assert train.loc[0, ["EmoAct", "EmoVal", "EmoDom"]].astype(float).tolist() == [7.0, 1.0, 5.5]
+    assert train.loc[2, "sample_rate"] == "22050" and train.loc[2, "num_channels"] == "2"
+    assert float(train.loc[0, "duration"]) == pytest.approx(0.5)
+    assert train.loc[0, "path"] == str((audio / "a.wav").resolve())
+
+    development = read_manifest(tmp_path / "data/development/manifest.csv")
+    assert list(development["FileName"]) == ["c.wav", "sub/e.wav"]
+    assert list(development["EmoClass"]) == ["A", "N"]
+    assert set(development["Split_Set"]) == {"Development"}
+
+    test3 = read_manifest(tmp_path / "data/test3/manifest.csv")
+    assert list(test3["FileName"]) == ["d.wav", "extra.wav"], "unlisted wavs become unlabelled test3 rows"
+    assert set(test3["EmoClass"]) == {""}
+
+    on_disk = json.loads((tmp_path / "data/prepare_summary.json").read_text())
+    assert on_disk == json.loads(json.dumps(summary))
+    assert on_disk["skipped"]["missing_audio"]["count"] == 1
+    assert on_disk["skipped"]["duplicate_filename"]["count"] == 1
+    assert "labels.csv:9" in on_disk["skipped"]["duplicate_filename"]["examples"][0]
+    assert on_disk["unlisted_wavs_to_test3"] == 1
+    assert on_disk["splits"]["train"]["rows"] == 3
+
+
+def test_unknown_label_is_skipped_and_counted_or_fatal_with_strict(corpus, tmp_path):
+    audio, labels = corpus
+    summary = prepare_generic(audio, labels, tmp_path / "data", label_map=load_label_map("angry=A,happy=H,neutral=N"))
+    assert summary["skipped"]["unknown_label"]["count"] == 3
+    assert "labels.csv:5: label 'frustrated' is not in the label map" in summary["skipped"]["unknown_label"]["examples"][0]
+    with pytest.raises(ToolkitError, match=r"labels\.csv:5: label 'frustrated'.*--strict"):
+        prepare_generic(audio, labels, tmp_path / "strict", label_map=load_label_map("angry=A,happy=H,neutral=N"),
+                        strict=True)
+
+
+def test_without_split_column_speakers_never_straddle_train_and_development(tmp_path):
+    audio = tmp_path / "wavs"
+    lines = ["FileName,label,speaker"]
+    for index in range(60):
+        _wav(audio / f"u{index}.wav", seconds=0.1)
+        lines.append(f"u{index}.wav,{'AHSN'[index % 4]},spk{index % 12}")
+    (tmp_path / "labels.csv").write_text("\n".join(lines) + "\n")
+    prepare_generic(audio, tmp_path / "labels.csv", tmp_path / "data", dev_fraction=0.3)
+    train = read_manifest(tmp_path / "data/train/manifest.csv")
+    development = read_manifest(tmp_path / "data/development/manifest.csv")
+    assert len(train) + len(development) == 60
+    assert not set(train["SpkrID"]) & set(development["SpkrID"])
+    assert len(development) > 0 and len(train) > len(development)
+    again = tmp_path / "again"
+    prepare_generic(audio, tmp_path / "labels.csv", again, dev_fraction=0.3)
+    assert (again / "train/manifest.csv").read_bytes() == (tmp_path / "data/train/manifest.csv").read_bytes()
+
+
+def test_label_map_file_and_its_errors(tmp_path):
+    good = tmp_path / "map.yaml"
+    good.write_text("Angry: A\nhap: h\nnone: X\n")
+    assert load_label_map(str(good)) == {"angry": "A", "hap": "H", "none": "X"}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("angry: Anger\n")
+    with pytest.raises(ToolkitError, match=r"bad\.yaml: label 'angry' maps to 'ANGER'"):
+        load_label_map(str(bad))
+    with pytest.raises(ToolkitError, match="neither a file nor an inline map"):
+        load_label_map("no-such-file.yaml")
+    assert load_label_map(None)["sad"] == "S"
+
+
+def test_missing_columns_and_empty_development_are_explained(tmp_path):
+    audio = tmp_path / "wavs"
+    _wav(audio / "a.wav")
+    (tmp_path / "nolabel.csv").write_text("FileName,speaker\na.wav,s1\n")
+    with pytest.raises(ToolkitError, match=r"nolabel\.csv:1: header lacks column\(s\) label"):
+        prepare_generic(audio, tmp_path / "nolabel.csv", tmp_path / "data")
+    (tmp_path / "train_only.csv").write_text("FileName,label,split\na.wav,A,train\n")
+    with pytest.raises(ToolkitError, match="no usable Development rows"):
+        prepare_generic(audio, tmp_path / "train_only.csv", tmp_path / "data")

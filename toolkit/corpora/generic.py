@@ -1,0 +1,241 @@
+"""Stage 0 for any corpus laid out as a folder of wavs plus one label CSV: the generic adapter.
+
+Reads ``AUDIO_DIR`` (wavs, searched recursively) and ``LABELS_CSV`` with the header
+``FileName,label[,speaker,split,arousal,valence,dominance,gender,text]`` (``FileName`` relative to
+``AUDIO_DIR``), plus a label-to-code map (corpus label -> one of ``ASHUFDCN`` or ``O``/``X``).
+Writes the same files as the MSP-Podcast adapter: ``OUTDIR/<split>/manifest.csv`` for every split
+that has rows (columns of ``toolkit.data.manifest.MANIFEST_COLUMNS``) and ``OUTDIR/prepare_summary.json``.
+
+- Soft labels are one-hot on the mapped class (one label per file, no annotators, so
+  ``n_annotators`` is 0); ``O`` and ``X`` rows get no soft label but keep their attributes.
+- Attributes are rescaled linearly from ``attribute_range`` to MSP-Podcast's 1-7 scale.
+- Splits come from the ``split`` column (train/development/test3, with common aliases) or, without
+  one, from a deterministic hash of the speaker (of the file when there is no speaker) that sends
+  about ``dev_fraction`` of speakers to Development, so Train and Development share no speaker.
+- Wavs with no CSV row become unlabelled Test3 utterances, and are counted as such.
+- Bad rows (unknown label, missing or unreadable wav, duplicate FileName, bad numbers, unknown split)
+  are skipped and counted with file:line examples; ``strict=True`` makes the first one fatal.
+"""
+
+import hashlib
+import json
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Tuple
+
+from tqdm import tqdm
+
+from toolkit.data.audio import audio_info
+from toolkit.data.manifest import MANIFEST_COLUMNS, SPLIT_NAMES, write_manifest
+from toolkit.data.problems import ProblemLog
+from toolkit.data.tables import read_csv_chunks, read_header
+from toolkit.emotions import ALL_CONSENSUS_CODES, ANNOTATOR_NAME_TO_CODE, ATTRIBUTES, EMOTION_CODES, SOFT_COLUMNS
+from toolkit.utils.atomic import PathLike, atomic_write_json
+from toolkit.utils.errors import ToolkitError
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_COLUMNS = ("FileName", "label")
+OPTIONAL_COLUMNS = ("speaker", "split", "arousal", "valence", "dominance", "gender", "text")
+#: Optional attribute columns of the generic CSV and the manifest column each one fills.
+ATTRIBUTE_COLUMNS = dict(zip(("arousal", "valence", "dominance"), ATTRIBUTES))
+
+SPLIT_ALIASES: Dict[str, str] = {
+    "train": "Train", "training": "Train",
+    "development": "Development", "dev": "Development", "valid": "Development", "validation": "Development",
+    "test": "Test3", "test3": "Test3", "test1": "Test1", "test2": "Test2",
+}
+
+
+def default_label_map() -> Dict[str, str]:
+    """The codes themselves plus the MSP-Podcast annotator class names (angry, sad, ...), lower-case."""
+    mapping = {code.lower(): code for code in ALL_CONSENSUS_CODES}
+    mapping.update(ANNOTATOR_NAME_TO_CODE)
+    mapping.update({"other": "O", "no agreement": "X"})
+    return mapping
+
+
+def load_label_map(spec: Optional[str]) -> Dict[str, str]:
+    """A label map from a YAML/JSON file (``label: code``) or an inline ``label=code,label=code`` string.
+
+    Keys are matched case-insensitively; values must be one of ``ASHUFDCN``, ``O`` or ``X``.
+    ``None`` or an empty string gives ``default_label_map()``.
+    """
+    if not spec:
+        return default_label_map()
+    path = Path(spec)
+    if path.is_file():
+        import yaml
+
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as error:
+            raise ToolkitError(f"{path}: not valid YAML/JSON ({error}); expected lines like 'angry: A'") from None
+        if not isinstance(loaded, dict) or not loaded:
+            raise ToolkitError(f"{path}: expected a mapping of corpus label to class code, like 'angry: A'")
+        pairs: Iterable[Tuple[str, object]] = loaded.items()
+        where = str(path)
+    else:
+        if "=" not in spec:
+            raise ToolkitError(
+                f"label map {spec!r} is neither a file nor an inline map; give a YAML file or 'angry=A,sad=S,...'"
+            )
+        pairs = [item.split("=", 1) for item in spec.split(",") if item.strip()]
+        where = "inline label map"
+    mapping: Dict[str, str] = {}
+    for label, code in pairs:
+        code = str(code).strip().upper()
+        if code not in ALL_CONSENSUS_CODES or len(code) != 1:
+            raise ToolkitError(
+                f"{where}: label {label!r} maps to {code!r}; codes are one of {','.join(ALL_CONSENSUS_CODES)} "
+                "(ASHUFDCN targets, O other, X no agreement)"
+            )
+        mapping[str(label).strip().lower()] = code
+    return mapping
+
+
+def _dev_by_hash(key: str, dev_fraction: float) -> bool:
+    digest = hashlib.md5(key.encode("utf-8")).hexdigest()
+    return int(digest[:8], 16) / 0xFFFFFFFF < dev_fraction
+
+
+def _rescale(value: str, low: float, high: float) -> float:
+    number = float(value)
+    if not low <= number <= high:
+        raise ValueError(f"{number} outside the attribute range [{low:g}, {high:g}]")
+    return 1.0 + 6.0 * (number - low) / (high - low)
+
+
+def _manifest_row(file_name: str, wav: Path, code: str, attributes: Dict[str, str], speaker: str,
+                  gender: str, split: str, text: str) -> Dict[str, str]:
+    info = audio_info(wav)
+    row = {column: "" for column in MANIFEST_COLUMNS}
+    row.update({
+        "FileName": file_name, "EmoClass": code, "SpkrID": speaker or "Unknown", "Gender": gender,
+        "Split_Set": split, "path": str(wav.resolve()), "duration": f"{info.duration:.3f}",
+        "sample_rate": str(info.sample_rate), "num_channels": str(info.num_channels), "n_annotators": "0",
+        "text": text,
+    })
+    row.update(attributes)
+    if code in EMOTION_CODES:
+        row.update({column: ("1" if column == f"soft_{code}" else "0") for column in SOFT_COLUMNS})
+    return row
+
+
+def prepare_generic(audio_dir: PathLike, labels_csv: PathLike, output_dir: PathLike,
+                    label_map: Optional[Dict[str, str]] = None, dev_fraction: float = 0.2,
+                    attribute_range: Tuple[float, float] = (1.0, 7.0), strict: bool = False) -> Dict[str, object]:
+    """Write per-split manifests and ``prepare_summary.json`` for a wav folder plus label CSV; return the summary."""
+    audio_dir, labels_csv, output_dir = Path(audio_dir), Path(labels_csv), Path(output_dir)
+    if not audio_dir.is_dir():
+        raise ToolkitError(f"{audio_dir}: audio directory not found; give the folder that holds the wavs")
+    if not 0.0 <= dev_fraction < 1.0:
+        raise ToolkitError(f"--dev-fraction must be in [0, 1), got {dev_fraction}")
+    low, high = attribute_range
+    if not high > low:
+        raise ToolkitError(f"--attribute-range needs LOW < HIGH, got {low} {high}")
+    mapping = default_label_map() if label_map is None else label_map
+    problems = ProblemLog(strict=strict)
+
+    header = read_header(labels_csv)
+    present = [column for column in OPTIONAL_COLUMNS if column in header]
+    unknown = [column for column in header if column not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    if unknown:
+        logger.warning("%s: ignoring column(s) %s (known: %s)", labels_csv, ", ".join(unknown),
+                       ",".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS))
+
+    rows: Dict[str, List[Dict[str, str]]] = {}
+    seen: Dict[str, int] = {}
+    for chunk in read_csv_chunks(labels_csv, [*REQUIRED_COLUMNS, *present], problems):
+        for record in tqdm(chunk.to_dict("records"), desc=f"reading {labels_csv.name}", unit="row", leave=False):
+            where = f"{labels_csv}:{record['line']}"
+            file_name = record["FileName"]
+            if not file_name:
+                problems.report("empty_filename", 1, [f"{where}: empty FileName; row skipped"])
+                continue
+            if file_name in seen:
+                problems.report("duplicate_filename", 1, [
+                    f"{where}: FileName {file_name} already on line {seen[file_name]}; row skipped"])
+                continue
+            seen[file_name] = record["line"]
+            label = record["label"]
+            code = mapping.get(label.lower()) if label else ""
+            if code is None:
+                problems.report("unknown_label", 1, [
+                    f"{where}: label {label!r} is not in the label map; add '{label.lower()}: CODE' "
+                    f"(CODE one of {ALL_CONSENSUS_CODES}) to the map or fix the row; row skipped"])
+                continue
+            split_value = record.get("split", "")
+            if split_value:
+                split = SPLIT_ALIASES.get(split_value.lower())
+                if split is None:
+                    problems.report("unknown_split", 1, [
+                        f"{where}: split {split_value!r} unknown; use train, development or test3; row skipped"])
+                    continue
+            elif "split" in present:
+                problems.report("empty_split", 1, [f"{where}: empty split; use train, development or test3; row skipped"])
+                continue
+            else:
+                key = record.get("speaker") or file_name
+                split = "Development" if _dev_by_hash(key, dev_fraction) else "Train"
+            if not code and split in ("Train", "Development"):
+                problems.report("missing_label", 1, [f"{where}: {split} row without a label; row skipped"])
+                continue
+            try:
+                attributes = {ATTRIBUTE_COLUMNS[name]: f"{_rescale(record[name], low, high):.4f}"
+                              for name in ATTRIBUTE_COLUMNS if record.get(name, "")}
+            except ValueError as error:
+                problems.report("bad_attribute", 1, [f"{where}: {error}; row skipped"])
+                continue
+            wav = audio_dir / file_name
+            if not wav.is_file():
+                problems.report("missing_audio", 1, [f"{where}: {wav} not found; row skipped"])
+                continue
+            try:
+                row = _manifest_row(file_name, wav, code, attributes, record.get("speaker", ""),
+                                    record.get("gender", ""), split, record.get("text", ""))
+            except ToolkitError as error:
+                problems.report("unreadable_audio", 1, [f"{where}: {error}; row skipped"])
+                continue
+            rows.setdefault(split, []).append(row)
+
+    unlisted = sorted(str(path.relative_to(audio_dir)) for path in audio_dir.rglob("*.wav")
+                      if str(path.relative_to(audio_dir)) not in seen)
+    for file_name in tqdm(unlisted, desc="unlisted wavs", unit="wav", leave=False):
+        try:
+            rows.setdefault("Test3", []).append(
+                _manifest_row(file_name, audio_dir / file_name, "", {}, "", "", "Test3", ""))
+        except ToolkitError as error:
+            problems.report("unreadable_audio", 1, [f"{audio_dir / file_name}: {error}; file skipped"])
+    if unlisted:
+        logger.info("%d wav(s) have no row in %s: written to test3 as unlabelled", len(unlisted), labels_csv)
+
+    for needed in ("Train", "Development"):
+        if not rows.get(needed):
+            raise ToolkitError(
+                f"{labels_csv}: no usable {needed} rows; give a split column with train and development rows, "
+                "or drop the split column and set --dev-fraction > 0"
+            )
+    return _write_outputs(rows, output_dir, problems, labels_csv, audio_dir, len(unlisted))
+
+
+def _write_outputs(rows: Dict[str, List[Dict[str, str]]], output_dir: Path, problems: ProblemLog,
+                   labels_csv: Path, audio_dir: Path, unlisted: int) -> Dict[str, object]:
+    import pandas as pd
+
+    summary: Dict[str, object] = {"adapter": "generic", "labels": str(labels_csv), "audio_dir": str(audio_dir),
+                                  "splits": {}, "unlisted_wavs_to_test3": unlisted,
+                                  "skipped": problems.to_dict(), "skipped_total": problems.total()}
+    for split, split_rows in sorted(rows.items()):
+        name = SPLIT_NAMES[split]
+        frame = pd.DataFrame(sorted(split_rows, key=lambda row: row["FileName"]), columns=MANIFEST_COLUMNS)
+        write_manifest(frame, output_dir / name / "manifest.csv")
+        classes = Counter(row["EmoClass"] or "unlabelled" for row in split_rows)
+        summary["splits"][name] = {"rows": len(split_rows), "classes": dict(sorted(classes.items()))}
+        logger.info("%s: %d rows %s", name, len(split_rows), json.dumps(dict(sorted(classes.items()))))
+    if problems.total():
+        logger.warning("skipped %d row(s): %s", problems.total(),
+                       ", ".join(f"{reason} {count}" for reason, count in sorted(problems.counts.items())))
+    atomic_write_json(output_dir / "prepare_summary.json", summary)
+    return summary
