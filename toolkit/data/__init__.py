@@ -1,0 +1,1 @@
+"""Corpus-independent data formats: manifests, soft labels, annotator votes, audio I/O."""
