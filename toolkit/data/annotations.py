@@ -1,0 +1,140 @@
+"""Readers of MSP-Podcast's per-annotator labels, in the three formats seen in releases.
+
+Reads ``Labels/labels_detailed.csv`` or ``.json``; writes nothing. Every format is turned into
+chunks of one row per (file, annotator) with the columns ``ANNOTATION_COLUMNS`` plus
+``location`` helpers for error messages:
+
+1. ``json``: ``{"<file>.wav": {"<worker>": {"EmoClass_Major": ..., "EmoClass_Second": ...}}}``
+2. ``csv-rows``: one CSV row per annotator with ``FileName, WorkerID, EmoClass_Major, EmoClass_Second``
+   (attribute columns may follow; they are not needed here)
+3. ``csv-packed``: ``FileName, EmoDetail`` with ``EmoDetail`` like
+   ``WORKER00012; Angry; Sad,Fear; A:4.0; V:2.0; D:5.0;``
+
+Chunks are bounded (``chunk_rows``) so the CSV formats stream; the JSON format has to be parsed
+whole by the standard library, then is handed out in chunks and released as it goes.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, List, Optional
+
+from toolkit.data.problems import ProblemLog
+from toolkit.data.tables import read_csv_chunks, read_header
+from toolkit.utils.errors import ToolkitError
+
+ANNOTATION_COLUMNS: List[str] = ["FileName", "WorkerID", "EmoClass_Major", "EmoClass_Second"]
+ANNOTATION_FILE_NAMES = ("labels_detailed.csv", "labels_detailed.json")
+FORMATS = ("json", "csv-rows", "csv-packed")
+CHUNK_ROWS = 200_000
+
+
+@dataclass(frozen=True)
+class AnnotationSource:
+    """A per-annotator label file and its detected format."""
+
+    path: Path
+    format: str
+
+    def location(self, file_name: str, worker: str, line: int) -> str:
+        """Where a row came from, for messages: ``path:line`` for CSV, the keys for JSON."""
+        if self.format == "json":
+            return f"{self.path}: key {file_name!r} / {worker!r}"
+        return f"{self.path}:{line}"
+
+    def chunks(self, problems: ProblemLog, chunk_rows: int = CHUNK_ROWS) -> Iterator["pandas.DataFrame"]:  # noqa: F821
+        """DataFrames with ``ANNOTATION_COLUMNS`` and ``line`` (0 for JSON), at most ``chunk_rows`` rows each."""
+        if self.format == "json":
+            return _json_chunks(self.path, problems, chunk_rows)
+        if self.format == "csv-rows":
+            return read_csv_chunks(self.path, ANNOTATION_COLUMNS, problems, chunk_rows)
+        return _packed_chunks(self.path, problems, chunk_rows)
+
+
+def find_annotation_file(labels_dir: Path) -> Optional[Path]:
+    """``labels_detailed.csv`` (preferred) or ``.json`` in ``labels_dir``, None when neither exists."""
+    for name in ANNOTATION_FILE_NAMES:
+        if (labels_dir / name).is_file():
+            return labels_dir / name
+    return None
+
+
+def open_annotations(path: Path) -> AnnotationSource:
+    """Detect the format of a per-annotator label file from its suffix and header."""
+    path = Path(path)
+    if not path.is_file():
+        raise ToolkitError(f"{path}: per-annotator label file not found")
+    if path.suffix.lower() == ".json":
+        return AnnotationSource(path, "json")
+    header = read_header(path)
+    if "FileName" in header and "EmoDetail" in header:
+        return AnnotationSource(path, "csv-packed")
+    if all(column in header for column in ANNOTATION_COLUMNS):
+        return AnnotationSource(path, "csv-rows")
+    raise ToolkitError(
+        f"{path}:1: unknown per-annotator format, header is {','.join(header)}; expected either "
+        f"{','.join(ANNOTATION_COLUMNS)} (one row per annotator) or FileName,EmoDetail (packed)"
+    )
+
+
+def _packed_chunks(path: Path, problems: ProblemLog, chunk_rows: int):
+    """Split ``EmoDetail`` (``worker; primary; secondary; A:..; V:..; D:..;``) into the common columns."""
+    for chunk in read_csv_chunks(path, ["FileName", "EmoDetail"], problems, chunk_rows):
+        parts = chunk["EmoDetail"].str.split(";", n=3, expand=True)
+        for position in range(3):
+            if position not in parts.columns:
+                parts[position] = None
+        malformed = parts[1].isna() | (parts[0].fillna("").str.strip() == "")
+        if malformed.any():
+            bad = chunk[malformed.to_numpy()]
+            problems.report(
+                "malformed_emo_detail", int(malformed.sum()),
+                (f"{path}:{line}: EmoDetail {detail!r} is not 'WORKER; Primary; Secondary; A:x; V:x; D:x;'; row skipped"
+                 for line, detail in zip(bad["line"], bad["EmoDetail"])),
+            )
+        parts = parts[~malformed.to_numpy()].fillna("")
+        chunk = chunk[~malformed.to_numpy()]
+        secondary = parts[2].str.strip()
+        # a release without the secondary field goes straight on to "A:4.0"
+        secondary = secondary.where(~secondary.str.contains(":", regex=False), "")
+        yield chunk.assign(
+            WorkerID=parts[0].str.strip().to_numpy(),
+            EmoClass_Major=parts[1].str.strip().to_numpy(),
+            EmoClass_Second=secondary.to_numpy(),
+        )[["FileName", *ANNOTATION_COLUMNS[1:], "line"]]
+
+
+def _json_chunks(path: Path, problems: ProblemLog, chunk_rows: int):
+    import pandas as pd
+
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            document = json.load(handle)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ToolkitError(f"{path}: not readable as JSON ({error}); fix the file and re-run") from None
+    if not isinstance(document, dict):
+        raise ToolkitError(f"{path}: expected a JSON object {{file: {{worker: {{EmoClass_Major: ...}}}}}}, "
+                           f"found {type(document).__name__}")
+    columns = {name: [] for name in ANNOTATION_COLUMNS}
+    bad: List[str] = []
+    while document:
+        # popping releases each file's records as soon as they are copied out
+        file_name, workers = document.popitem()
+        if not isinstance(workers, dict):
+            bad.append(f"{path}: key {file_name!r}: expected an object of annotators, found {type(workers).__name__}")
+            continue
+        for worker, record in workers.items():
+            if not isinstance(record, dict):
+                bad.append(f"{path}: key {file_name!r} / {worker!r}: expected an object with EmoClass_Major, "
+                           f"found {type(record).__name__}")
+                continue
+            columns["FileName"].append(file_name.strip())
+            columns["WorkerID"].append(str(worker).strip())
+            columns["EmoClass_Major"].append(str(record.get("EmoClass_Major") or "").strip())
+            columns["EmoClass_Second"].append(str(record.get("EmoClass_Second") or "").strip())
+        if len(columns["FileName"]) >= chunk_rows:
+            yield pd.DataFrame(columns).assign(line=0)
+            columns = {name: [] for name in ANNOTATION_COLUMNS}
+    if columns["FileName"]:
+        yield pd.DataFrame(columns).assign(line=0)
+    problems.report("malformed_annotation_record", len(bad), iter(bad))
