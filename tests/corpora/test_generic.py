@@ -125,3 +125,22 @@ def test_missing_columns_and_empty_development_are_explained(tmp_path):
     (tmp_path / "train_only.csv").write_text("FileName,label,split\na.wav,A,train\n")
     with pytest.raises(ToolkitError, match="no usable Development rows"):
         prepare_generic(audio, tmp_path / "train_only.csv", tmp_path / "data")
+
+
+def test_cli_prepare_generic_writes_manifests_and_reports_errors_without_traceback(corpus, tmp_path):
+    from click.testing import CliRunner
+
+    from toolkit.cli import main
+
+    audio, labels = corpus
+    runner = CliRunner()
+    result = runner.invoke(main, ["prepare", "generic", str(audio), str(labels), str(tmp_path / "data"),
+                                  "--label-map", "angry=A,happy=H,neutral=N,frustrated=A,mixed=X,sad=S",
+                                  "--attribute-range", "1", "5"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "data/development/manifest.csv").is_file()
+    result = runner.invoke(main, ["prepare", "generic", str(audio), str(labels), str(tmp_path / "bad"),
+                                  "--label-map", "angry=Q"])
+    assert result.exit_code == 1
+    assert "error: inline label map: label 'angry' maps to 'Q'" in result.output
+    assert "Traceback" not in result.output

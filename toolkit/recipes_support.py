@@ -1,0 +1,142 @@
+"""Helpers the recipe shell scripts call, so that no YAML is parsed in shell.
+
+Reads a recipe's ensemble config (``conf/ensemble.yaml``): which DeepSER members to train, the
+feature streams each one fuses, its training config and optional ``--set`` overrides. Writes
+nothing; prints tab-separated lines for ``run.sh`` to read::
+
+    python -m toolkit.recipes_support streams conf/ensemble.yaml --encoder-dir conf/encoders
+        -> <stream> TAB <encoder yaml>            (one line per stream any member uses)
+    python -m toolkit.recipes_support members conf/ensemble.yaml
+        -> <member> TAB <train yaml> TAB [s1,s2] [TAB <override>]...
+
+The ensemble config::
+
+    train_config: conf/train/deepser.yaml   # default training config of every member
+    members:
+      - name: wavlm_roberta
+        streams: [wavlm_large, roberta_large]
+        overrides: [train.seed=1]            # optional, passed as --set
+        train_config: conf/train/other.yaml  # optional, replaces the default
+"""
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Optional
+
+import click
+
+from toolkit.utils.atomic import PathLike
+from toolkit.utils.errors import ToolkitError
+
+_MEMBER_KEYS = {"name", "streams", "overrides", "train_config", "description"}
+_TOP_KEYS = {"train_config", "members", "description"}
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    streams: List[str]
+    train_config: str
+    overrides: List[str] = field(default_factory=list)
+
+
+def load_ensemble_config(path: PathLike) -> List[Member]:
+    """The members of an ensemble config, checked: unique names, 1+ distinct streams, known keys."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ToolkitError(f"{path}: ensemble config not found; pass --ensemble_conf or create it (see docs/recipes.md)")
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ToolkitError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(loaded, dict) or not isinstance(loaded.get("members"), list) or not loaded["members"]:
+        raise ToolkitError(f"{path}: expected a mapping with a non-empty 'members' list")
+    unknown = set(loaded) - _TOP_KEYS
+    if unknown:
+        raise ToolkitError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_TOP_KEYS))}")
+    default_config = loaded.get("train_config")
+    members: List[Member] = []
+    for index, entry in enumerate(loaded["members"]):
+        where = f"{path}: members[{index}]"
+        if not isinstance(entry, dict):
+            raise ToolkitError(f"{where}: expected a mapping with name and streams")
+        unknown = set(entry) - _MEMBER_KEYS
+        if unknown:
+            raise ToolkitError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_MEMBER_KEYS))}")
+        name = entry.get("name")
+        if not isinstance(name, str) or not name or any(char in name for char in "/\t "):
+            raise ToolkitError(f"{where}: 'name' must be a non-empty string without spaces or '/', got {name!r}")
+        streams = entry.get("streams")
+        if (not isinstance(streams, list) or not streams or not all(isinstance(s, str) and s for s in streams)
+                or len(set(streams)) != len(streams)):
+            raise ToolkitError(f"{where} ({name}): 'streams' must be a list of distinct stream names, got {streams!r}")
+        train_config = entry.get("train_config", default_config)
+        if not isinstance(train_config, str) or not train_config:
+            raise ToolkitError(f"{where} ({name}): no train_config; set it on the member or at the top level")
+        overrides = entry.get("overrides", [])
+        if not isinstance(overrides, list) or not all(isinstance(o, str) and "=" in o and "\t" not in o for o in overrides):
+            raise ToolkitError(f"{where} ({name}): 'overrides' must be a list of key=value strings, got {overrides!r}")
+        if any(m.name == name for m in members):
+            raise ToolkitError(f"{where}: member name {name!r} is used twice; names must be unique")
+        members.append(Member(name=name, streams=list(streams), train_config=train_config, overrides=list(overrides)))
+    return members
+
+
+def ensemble_streams(members: List[Member]) -> List[str]:
+    """Every stream the members use, in first-use order."""
+    streams: List[str] = []
+    for member in members:
+        streams.extend(stream for stream in member.streams if stream not in streams)
+    return streams
+
+
+@click.group()
+def cli() -> None:
+    """Recipe helpers: read conf/ensemble.yaml for run.sh."""
+
+
+@cli.command()
+@click.argument("ensemble_conf", type=click.Path(dir_okay=False))
+@click.option("--encoder-dir", type=click.Path(file_okay=False), default=None,
+              help="Directory of <stream>.yaml encoder configs; each must exist.")
+def streams(ensemble_conf: str, encoder_dir: Optional[str]) -> None:
+    """Print each stream the ensemble needs (and its encoder config)."""
+    for stream in ensemble_streams(load_ensemble_config(ensemble_conf)):
+        if encoder_dir is None:
+            click.echo(stream)
+            continue
+        encoder = Path(encoder_dir) / f"{stream}.yaml"
+        if not encoder.is_file():
+            raise ToolkitError(
+                f"{ensemble_conf}: stream {stream!r} has no encoder config {encoder}; "
+                f"add it or pass another --encoder_conf_dir"
+            )
+        click.echo(f"{stream}\t{encoder}")
+
+
+@cli.command()
+@click.argument("ensemble_conf", type=click.Path(dir_okay=False))
+def members(ensemble_conf: str) -> None:
+    """Print each member: name, training config, streams as a YAML list, overrides."""
+    for member in load_ensemble_config(ensemble_conf):
+        fields = [member.name, member.train_config, "[" + ",".join(member.streams) + "]", *member.overrides]
+        click.echo("\t".join(fields))
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="python -m toolkit.recipes_support", standalone_mode=False)
+    except ToolkitError as error:
+        click.echo(f"error: {error}", err=True)
+        return 1
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
