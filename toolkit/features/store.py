@@ -18,7 +18,7 @@ files and return views, so no split is ever loaded into RAM.
 import json
 import os
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -59,19 +59,27 @@ class FeatureShardWriter:
         return file_name in self.finished
 
     def add(self, file_name: str, features: np.ndarray) -> None:
-        if features.ndim != 2 or features.shape[1] != self.dim:
-            raise ValueError(f"{file_name}: expected features of shape (frames, {self.dim}), got {features.shape}")
-        if features.shape[0] == 0:
-            raise ValueError(f"{file_name}: encoder returned no frames")
-        if file_name in self.finished:
+        self.add_many([(file_name, features)])
+
+    def add_many(self, items: Sequence[Tuple[str, np.ndarray]]) -> None:
+        """Append utterances with one sync to disk: all their rows first, then their index lines."""
+        items = [(file_name, features) for file_name, features in items if file_name not in self.finished]
+        for file_name, features in items:
+            if features.ndim != 2 or features.shape[1] != self.dim:
+                raise ValueError(f"{file_name}: expected features of shape (frames, {self.dim}), got {features.shape}")
+            if features.shape[0] == 0:
+                raise ValueError(f"{file_name}: encoder returned no frames")
+        if not items:
             return
-        self._data.write(np.ascontiguousarray(features, dtype=DTYPE).tobytes())
+        for _, features in items:
+            self._data.write(np.ascontiguousarray(features, dtype=DTYPE).tobytes())
         self._data.flush()
         os.fsync(self._data.fileno())
-        self._index.write(f"{file_name}\t{self.rows}\t{features.shape[0]}\n")
+        for file_name, features in items:
+            self._index.write(f"{file_name}\t{self.rows}\t{features.shape[0]}\n")
+            self.finished[file_name] = (self.rows, features.shape[0])
+            self.rows += features.shape[0]
         self._index.flush()
-        self.finished[file_name] = (self.rows, features.shape[0])
-        self.rows += features.shape[0]
 
     def close(self, complete: bool = True) -> None:
         """Close the files; mark the shard done when every utterance of the job was written."""
