@@ -1,0 +1,153 @@
+"""DeepSER: deep hierarchical fusion of N ≥ 1 frame-level feature streams (DESIGN-NOTES §4).
+
+Per stream a *leg* projects the features to ``hidden_dim`` and runs a transformer encoder,
+giving h1 (first layer's output), h2 (last layer's output) and h3 (h2 pooled). Fusion level 1
+encodes all h1 concatenated along time; level 2 encodes all h2 plus level 1's output and is
+pooled; the top concatenates every h3 with level 2's pooled vector, projects it to
+``hidden_dim`` (Manifold MixUp happens here during training), applies ReLU and feeds two heads:
+8 class logits (order ``ASHUFDCN``) and 3 attributes squashed to 1 + 6·sigmoid. ``fusion="late"``
+drops both fusion levels and feeds the concatenated h3 vectors straight into the heads.
+
+Every encoder gets a key-padding mask and every pooling is masked, so padding never changes
+a sample's output. Reads and writes nothing.
+"""
+
+from dataclasses import asdict, dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+
+from toolkit.emotions import ATTRIBUTE_MAX, ATTRIBUTE_MIN, ATTRIBUTES, NUM_CLASSES
+from toolkit.models.pooling import build_pooling
+
+#: A Manifold MixUp instruction: (lambda, permutation of the batch).
+Mix = Tuple[float, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """One input stream: its store name, width per layer and number of stacked encoder layers."""
+
+    name: str
+    dim: int
+    num_layers: int = 1
+
+    @property
+    def store_dim(self) -> int:
+        return self.dim * self.num_layers
+
+    def to_dict(self) -> Dict:
+        return asdict(self)
+
+
+class Encoder(nn.Module):
+    """A stack of transformer layers that returns every layer's output."""
+
+    def __init__(self, hidden_dim: int, num_layers: int, num_heads: int, ff_dim: int, dropout: float):
+        super().__init__()
+        self.layers = nn.ModuleList(
+            nn.TransformerEncoderLayer(hidden_dim, num_heads, ff_dim, dropout, batch_first=True)
+            for _ in range(num_layers)
+        )
+
+    def forward(self, hidden: torch.Tensor, padding_mask: torch.Tensor) -> List[torch.Tensor]:
+        outputs = []
+        for layer in self.layers:
+            hidden = layer(hidden, src_key_padding_mask=padding_mask)
+            outputs.append(hidden)
+        return outputs
+
+
+class StreamLeg(nn.Module):
+    """Layer weighting (stores holding several encoder layers), projection, encoder, pooling."""
+
+    def __init__(self, spec: StreamSpec, hidden_dim: int, num_layers: int, num_heads: int, ff_dim: int,
+                 dropout: float, pooling: str):
+        super().__init__()
+        self.spec = spec
+        # A learned softmax weighting over the stored encoder layers, uniform at start.
+        self.layer_logits = nn.Parameter(torch.zeros(spec.num_layers)) if spec.num_layers > 1 else None
+        self.projection = nn.Sequential(nn.Linear(spec.dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, hidden_dim))
+        self.encoder = Encoder(hidden_dim, num_layers, num_heads, ff_dim, dropout)
+        self.pooling = build_pooling(pooling, hidden_dim)
+
+    def forward(self, features: torch.Tensor, padding_mask: torch.Tensor):
+        if self.layer_logits is not None:
+            batch, frames, _ = features.shape
+            stacked = features.view(batch, frames, self.spec.num_layers, self.spec.dim)
+            features = (stacked * torch.softmax(self.layer_logits, dim=0).view(1, 1, -1, 1)).sum(dim=2)
+        outputs = self.encoder(self.projection(features), padding_mask)
+        return outputs[0], outputs[-1], self.pooling(outputs[-1], padding_mask)
+
+
+class DeepSER(nn.Module):
+    """N-stream DeepSER (``fusion="deep"``) or its late-fusion ablation (``fusion="late"``)."""
+
+    def __init__(self, streams: Sequence[StreamSpec], hidden_dim: int = 512, num_layers: int = 2, num_heads: int = 1,
+                 ff_dim: int = 2048, dropout: float = 0.1, pooling: str = "mean", fusion: str = "deep"):
+        super().__init__()
+        if not streams:
+            raise ValueError("DeepSER needs at least one input stream")
+        if fusion not in ("deep", "late"):
+            raise ValueError(f"unknown fusion {fusion!r}; use deep or late")
+        self.streams = list(streams)
+        self.fusion = fusion
+        self.legs = nn.ModuleList(
+            StreamLeg(spec, hidden_dim, num_layers, num_heads, ff_dim, dropout, pooling) for spec in self.streams
+        )
+        pooled_dim = self.legs[0].pooling.output_dim
+        if fusion == "deep":
+            self.fusion_1 = Encoder(hidden_dim, num_layers, num_heads, ff_dim, dropout)
+            self.fusion_2 = Encoder(hidden_dim, num_layers, num_heads, ff_dim, dropout)
+            self.fusion_pooling = build_pooling(pooling, hidden_dim)
+            self.top = nn.Linear(len(self.streams) * pooled_dim + self.fusion_pooling.output_dim, hidden_dim)
+            head_dim = hidden_dim
+        else:
+            head_dim = len(self.streams) * pooled_dim
+        self.class_head = nn.Linear(head_dim, NUM_CLASSES)
+        self.attribute_head = nn.Linear(head_dim, len(ATTRIBUTES))
+
+    def forward(self, features: Sequence[torch.Tensor], padding_masks: Sequence[torch.Tensor],
+                mix: Optional[Mix] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+        """``features[i]``: (batch, frames_i, store_dim_i); ``padding_masks[i]``: (batch, frames_i), True = padding."""
+        if len(features) != len(self.legs) or len(padding_masks) != len(self.legs):
+            raise ValueError(f"expected {len(self.legs)} streams, got {len(features)} feature and "
+                             f"{len(padding_masks)} mask tensors")
+        legs = [leg(x, mask) for leg, x, mask in zip(self.legs, features, padding_masks)]
+        pooled = [h3 for _, _, h3 in legs]
+        if self.fusion == "deep":
+            mask_all = torch.cat(list(padding_masks), dim=1)
+            level_1 = self.fusion_1(torch.cat([h1 for h1, _, _ in legs], dim=1), mask_all)[-1]
+            level_2_input = torch.cat([h2 for _, h2, _ in legs] + [level_1], dim=1)
+            level_2 = self.fusion_2(level_2_input, torch.cat([mask_all, mask_all], dim=1))[-1]
+            fused = torch.cat(pooled + [self.fusion_pooling(level_2, torch.cat([mask_all, mask_all], dim=1))], dim=-1)
+            hidden = self.top(fused)
+            hidden = torch.relu(mix_hidden(hidden, mix))
+        else:
+            hidden = mix_hidden(torch.cat(pooled, dim=-1), mix)
+        logits = self.class_head(hidden)
+        attributes = ATTRIBUTE_MIN + (ATTRIBUTE_MAX - ATTRIBUTE_MIN) * torch.sigmoid(self.attribute_head(hidden))
+        return logits, attributes
+
+
+def mix_hidden(hidden: torch.Tensor, mix: Optional[Mix]) -> torch.Tensor:
+    """Manifold MixUp: λ·h + (1−λ)·h[perm] (identity when ``mix`` is None)."""
+    if mix is None:
+        return hidden
+    lam, permutation = mix
+    return lam * hidden + (1.0 - lam) * hidden[permutation]
+
+
+def build_model(streams: Sequence[StreamSpec], model_config) -> DeepSER:
+    """A DeepSER from a ``toolkit.training.config.ModelConfig``."""
+    return DeepSER(
+        streams,
+        hidden_dim=model_config.hidden_dim,
+        num_layers=model_config.num_layers,
+        num_heads=model_config.num_heads,
+        ff_dim=model_config.ff_dim,
+        dropout=model_config.dropout,
+        pooling=model_config.pooling,
+        fusion=model_config.fusion,
+    )

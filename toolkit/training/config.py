@@ -1,0 +1,252 @@
+"""Typed training configuration: defaults are MEDUSA's published values (DESIGN-NOTES §4).
+
+Reads a YAML file of nested sections (``data``, ``model``, ``loss``, ``mixup``, ``stage1``,
+``stage2``, ``train``) and ``key=value`` overrides with dotted keys (``--set stage1.lr=3e-5``).
+Every key the file or an override names must exist; an unknown key raises a ``ToolkitError``
+naming the nearest valid key. Writes nothing; ``to_dict`` gives the resolved config that the
+trainer copies into the experiment directory.
+"""
+
+import dataclasses
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Mapping, Optional
+
+from toolkit.utils.atomic import PathLike
+from toolkit.utils.errors import ToolkitError
+
+
+@dataclass
+class DataConfig:
+    #: Manifests are read from ``<manifest_dir>/<split>/manifest.csv``.
+    manifest_dir: str = "data"
+    #: Feature stores are read from ``<features_dir>/<stream>/<split>/``.
+    features_dir: str = "dump/features"
+    #: Feature streams (store names) fused by one DeepSER member, e.g. [wavlm_large, roberta_large].
+    streams: List[str] = field(default_factory=lambda: ["wavlm_large", "roberta_large"])
+    train_split: str = "train"
+    dev_split: str = "development"
+    #: Splits the selected checkpoint writes predictions for (add "train" for stacking on train).
+    predict_splits: List[str] = field(default_factory=lambda: ["development", "test3"])
+    #: Longer utterances are cut to their first ``max_frames`` frames during training (0: never).
+    max_frames: int = 0
+    #: Batches are formed from length-sorted pools of ``bucket_pool_batches`` batches (1: no bucketing).
+    bucket_pool_batches: int = 50
+    num_workers: int = 2
+
+
+@dataclass
+class ModelConfig:
+    #: "deep" = DeepSER hierarchical fusion; "late" = pooled stream vectors straight into the heads.
+    fusion: str = "deep"
+    hidden_dim: int = 512
+    num_layers: int = 2
+    num_heads: int = 1
+    ff_dim: int = 2048
+    dropout: float = 0.1
+    #: "mean" or "attentive_stats" (masked in both cases).
+    pooling: str = "mean"
+
+
+@dataclass
+class LossConfig:
+    #: "soft" = annotator vote distributions (X/O rows usable); "onehot" = consensus class only.
+    targets: str = "soft"
+    class_weight: float = 1.5
+    #: Exponent of the stage-1 class weights w_c = (N / (8 f_c)) ** alpha (0 disables weighting).
+    class_weight_alpha: float = 0.5
+    multitask: bool = True
+    attribute_weight: float = 0.4
+    #: "mse" (paper) or "ccc" (1 - concordance correlation per attribute).
+    attribute_loss: str = "mse"
+
+
+@dataclass
+class MixupConfig:
+    #: Probability that a batch is mixed (Manifold MixUp on the post-fusion hidden vector); 0 disables.
+    p: float = 0.3
+    alpha: float = 0.2
+
+
+@dataclass
+class StageConfig:
+    lr: float = 1e-5
+    max_epochs: int = 4
+    #: Stop after this many epochs without a better Development Macro-F1.
+    patience: int = 8
+
+
+@dataclass
+class TrainConfig:
+    #: Batch size per process (per GPU under torchrun).
+    batch_size: int = 32
+    grad_accumulation: int = 1
+    weight_decay: float = 0.01
+    #: Gradient-norm clipping (0: off).
+    grad_clip: float = 0.0
+    seed: int = 42
+    #: Write a resumable checkpoint every this many optimizer steps (0: only at epoch ends).
+    checkpoint_every_steps: int = 500
+    eval_batch_size: int = 64
+
+
+@dataclass
+class TrainingConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    mixup: MixupConfig = field(default_factory=MixupConfig)
+    stage1: StageConfig = field(default_factory=lambda: StageConfig(lr=1e-5, max_epochs=4, patience=8))
+    stage2: StageConfig = field(default_factory=lambda: StageConfig(lr=1e-6, max_epochs=46, patience=8))
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def validate(self) -> None:
+        """Check values that have a fixed set of choices or a range; name the key and the fix."""
+        choices = {
+            "model.fusion": (self.model.fusion, ("deep", "late")),
+            "model.pooling": (self.model.pooling, ("mean", "attentive_stats")),
+            "loss.targets": (self.loss.targets, ("soft", "onehot")),
+            "loss.attribute_loss": (self.loss.attribute_loss, ("mse", "ccc")),
+        }
+        for key, (value, allowed) in choices.items():
+            if value not in allowed:
+                raise ToolkitError(f"config key {key}: {value!r} is not one of {', '.join(allowed)}")
+        if not self.data.streams or not all(isinstance(stream, str) and stream for stream in self.data.streams):
+            raise ToolkitError("config key data.streams: give a non-empty list of feature store names")
+        if len(set(self.data.streams)) != len(self.data.streams):
+            raise ToolkitError(f"config key data.streams: a stream is listed twice in {self.data.streams}")
+        positive = {
+            "model.hidden_dim": self.model.hidden_dim,
+            "model.num_layers": self.model.num_layers,
+            "model.num_heads": self.model.num_heads,
+            "model.ff_dim": self.model.ff_dim,
+            "train.batch_size": self.train.batch_size,
+            "train.grad_accumulation": self.train.grad_accumulation,
+            "train.eval_batch_size": self.train.eval_batch_size,
+            "data.bucket_pool_batches": self.data.bucket_pool_batches,
+        }
+        for key, value in positive.items():
+            if value < 1:
+                raise ToolkitError(f"config key {key}: must be at least 1, got {value}")
+        if self.model.hidden_dim % self.model.num_heads:
+            raise ToolkitError(
+                f"config keys model.hidden_dim={self.model.hidden_dim} and model.num_heads={self.model.num_heads}: "
+                "hidden_dim must be divisible by num_heads"
+            )
+        if not 0.0 <= self.mixup.p <= 1.0:
+            raise ToolkitError(f"config key mixup.p: a probability in [0, 1] is needed, got {self.mixup.p}")
+        if self.mixup.p > 0 and self.mixup.alpha <= 0:
+            raise ToolkitError(f"config key mixup.alpha: Beta(alpha, alpha) needs alpha > 0, got {self.mixup.alpha}")
+
+
+def _section_fields(section_type) -> Dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(section_type)}
+
+
+def valid_keys() -> List[str]:
+    """Every dotted key a config file or ``--set`` may name."""
+    keys = []
+    for section in dataclasses.fields(TrainingConfig):
+        keys.extend(f"{section.name}.{name}" for name in _section_fields(type(getattr(TrainingConfig(), section.name))))
+    return keys
+
+
+def _unknown_key(key: str, source: str) -> ToolkitError:
+    nearest = difflib.get_close_matches(key, valid_keys(), n=1, cutoff=0.0)
+    hint = f"; did you mean {nearest[0]}?" if nearest else ""
+    return ToolkitError(f"{source}: unknown config key {key}{hint} (valid keys are listed in docs/training.md)")
+
+
+def _coerce(key: str, value: Any, default: Any, source: str) -> Any:
+    """Convert a YAML value to the type of the field's default, or fail naming the key."""
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+    elif isinstance(default, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif isinstance(default, float):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif isinstance(default, list):
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list):
+            return [str(item) for item in value]
+    elif isinstance(default, str):
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+    raise ToolkitError(
+        f"{source}: config key {key} expects a {type(default).__name__} (like {default!r}), got {value!r}"
+    )
+
+
+def _apply(config: TrainingConfig, key: str, value: Any, source: str) -> None:
+    section_name, _, name = key.partition(".")
+    if not name or key not in valid_keys():
+        raise _unknown_key(key, source)
+    section = getattr(config, section_name)
+    setattr(section, name, _coerce(key, value, getattr(section, name), source))
+
+
+def _flatten(mapping: Mapping, source: str) -> Iterable:
+    sections = {section.name for section in dataclasses.fields(TrainingConfig)}
+    for section_name, section in mapping.items():
+        if section_name not in sections:
+            raise _unknown_key(str(section_name), source)
+        if not isinstance(section, Mapping):
+            raise ToolkitError(f"{source}: section {section_name} must be a mapping of keys to values")
+        for name, value in section.items():
+            yield f"{section_name}.{name}", value
+
+
+def parse_override(text: str):
+    """Split ``key=value``; the value is parsed as YAML so ``1e-5``, ``true`` and ``[a, b]`` work."""
+    import yaml
+
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ToolkitError(f"--set {text!r}: expected key=value, e.g. --set stage1.lr=3e-5")
+    return key.strip(), yaml.safe_load(raw) if raw.strip() else ""
+
+
+def load_config(path: Optional[PathLike] = None, overrides: Iterable[str] = ()) -> TrainingConfig:
+    """Defaults, then the YAML file (if any), then ``key=value`` overrides; validated."""
+    import yaml
+
+    config = TrainingConfig()
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ToolkitError(f"{path}: training config not found")
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as error:
+            raise ToolkitError(f"{path}: not valid YAML: {error}") from None
+        if not isinstance(loaded, Mapping):
+            raise ToolkitError(f"{path}: expected a mapping of sections (data, model, loss, ...) at the top level")
+        for key, value in _flatten(loaded, str(path)):
+            _apply(config, key, value, str(path))
+    for text in overrides:
+        key, value = parse_override(text)
+        _apply(config, key, value, f"--set {text}")
+    config.validate()
+    return config
+
+
+def config_from_dict(payload: Mapping) -> TrainingConfig:
+    """Rebuild a config saved in a checkpoint (keys unknown to this version are an error)."""
+    config = TrainingConfig()
+    for key, value in _flatten(payload, "checkpoint config"):
+        _apply(config, key, value, "checkpoint config")
+    config.validate()
+    return config

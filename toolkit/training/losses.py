@@ -1,0 +1,74 @@
+"""MEDUSA's training objective: class-weighted soft cross-entropy plus an attribute loss.
+
+``total = class_weight · CE(soft targets) + attribute_weight · attribute loss`` where the
+attribute loss is MSE on the 1-7 scale (paper) or 1 − CCC, over the rows whose attributes
+are known. Stage-1 class weights are w_c = (N / (8 · f_c)) ** α with f_c the soft-label mass
+of class c. Also the Manifold MixUp draw. Reads and writes nothing.
+"""
+
+from typing import Optional, Tuple
+
+import numpy as np
+import torch
+
+from toolkit.emotions import NUM_CLASSES
+
+
+def class_weights(targets: np.ndarray, alpha: float) -> np.ndarray:
+    """w_c = (N / (8 f_c)) ** alpha from the (rows, 8) training targets; alpha 0 gives all ones."""
+    mass = targets.sum(axis=0).astype(np.float64)
+    total = mass.sum()
+    weights = np.ones(NUM_CLASSES)
+    present = mass > 0
+    weights[present] = (total / (NUM_CLASSES * mass[present])) ** alpha
+    return weights.astype(np.float32)
+
+
+def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, weights: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Mean over the batch of −Σ_c w_c · t_c · log p_c."""
+    log_probs = torch.log_softmax(logits, dim=-1)
+    per_class = -targets * log_probs
+    if weights is not None:
+        per_class = per_class * weights
+    return per_class.sum(dim=-1).mean()
+
+
+def attribute_loss(predicted: torch.Tensor, target: torch.Tensor, known: torch.Tensor, kind: str) -> torch.Tensor:
+    """MSE or 1 − CCC per attribute over known values (``known``: bool, same shape); 0 if none known."""
+    if not bool(known.any()):
+        return predicted.sum() * 0.0
+    # Unknown targets are NaN; replace them so no NaN reaches the gradient through the masked rows.
+    target = torch.where(known, target, predicted.detach())
+    if kind == "mse":
+        return ((predicted - target) ** 2)[known].mean()
+    losses = []
+    for column in range(predicted.shape[1]):
+        rows = known[:, column]
+        if int(rows.sum()) < 2:
+            continue
+        x, y = predicted[rows, column], target[rows, column]
+        covariance = ((x - x.mean()) * (y - y.mean())).mean()
+        denominator = x.var(unbiased=False) + y.var(unbiased=False) + (x.mean() - y.mean()) ** 2
+        losses.append(1.0 - 2.0 * covariance / (denominator + 1e-8))
+    return torch.stack(losses).mean() if losses else predicted.sum() * 0.0
+
+
+def draw_mixup(batch_size: int, p: float, alpha: float, generator: torch.Generator) -> Optional[Tuple[float, torch.Tensor]]:
+    """With probability ``p``: (λ ~ Beta(alpha, alpha), a random permutation of the batch); else None."""
+    if p <= 0 or batch_size < 2 or float(torch.rand(1, generator=generator)) >= p:
+        return None
+    # torch.distributions.Beta cannot take a generator; a numpy draw seeded from ours keeps runs reproducible.
+    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+    lam = float(np.random.default_rng(seed).beta(alpha, alpha))
+    return lam, torch.randperm(batch_size, generator=generator)
+
+
+def mix_targets(targets: torch.Tensor, attributes: torch.Tensor, known: torch.Tensor,
+                mix: Optional[Tuple[float, torch.Tensor]]):
+    """Mix the class targets and attributes like the hidden vector; an attribute stays known only if both were."""
+    if mix is None:
+        return targets, attributes, known
+    lam, permutation = mix
+    mixed_targets = lam * targets + (1.0 - lam) * targets[permutation]
+    mixed_attributes = lam * attributes + (1.0 - lam) * attributes[permutation]
+    return mixed_targets, mixed_attributes, known & known[permutation]
