@@ -35,12 +35,6 @@ GOOD_CATEGORICAL = categorical([f"{name},{code}" for name, code in zip(IDS, "ASH
 GOOD_ATTRIBUTES = "FileName,EmoAct,EmoVal,EmoDom\n" + "".join(f"{name},1,4.5,7.0\n" for name in IDS)
 
 
-def test_test3_ids_are_the_3200_challenge_names():
-    ids = challenge_test3_ids()
-    assert len(ids) == len(set(ids)) == 3200
-    assert ids[0] == "MSP-PODCAST_test3_0001.wav" and ids[-1] == "MSP-PODCAST_test3_3200.wav"
-
-
 def test_valid_files_of_both_tasks(tmp_path):
     report = check(tmp_path, GOOD_CATEGORICAL)
     assert report.valid and report.task == "categorical" and report.problems == []
@@ -207,7 +201,7 @@ def test_unreadable_inputs_raise_toolkit_error(tmp_path):
         validate_submission(tmp_path / "absent.csv", task="regression")
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(content=st.one_of(
     st.binary(max_size=400),
     st.text(alphabet=st.sampled_from(list('ASHUFDCNaxO,;\t"\r\n .0123456789e-+nafiFileNameEmoClassActValDom\ufeff\x00é')),

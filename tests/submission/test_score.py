@@ -1,0 +1,134 @@
+"""score_submission: numbers checked against sklearn and a direct numpy CCC, bootstrap, unscored rows."""
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score, \
+    precision_recall_fscore_support
+
+from toolkit.emotions import EMOTION_CODES
+from toolkit.submission.score import _resampled_categorical, format_scores, score_submission
+from toolkit.utils.errors import ToolkitError
+
+CONSENSUS_HEADER = "FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set\n"
+
+
+def numpy_ccc(x, y):
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    rho = np.corrcoef(x, y)[0, 1]
+    return 2 * rho * x.std() * y.std() / (x.var() + y.var() + (x.mean() - y.mean()) ** 2)
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """A reference of 300 rows (some X/O and one without attributes) and matching random submissions."""
+    rng = np.random.default_rng(7)
+    names = [f"MSP-PODCAST_{1000 + n}_0001.wav" for n in range(300)]
+    truth = rng.choice(list(EMOTION_CODES + "XO"), size=300)
+    attributes = np.round(rng.uniform(1, 7, size=(300, 3)), 1)
+    # A prediction that is right about half the time, so the scores are not trivial.
+    predicted = np.where(rng.random(300) < 0.5, truth, rng.choice(list(EMOTION_CODES), size=300))
+    predicted = np.where(np.isin(predicted, ["X", "O"]), "N", predicted)
+    predicted_attributes = np.clip(attributes + rng.normal(0, 1, size=(300, 3)), 1, 7)
+    lines = [
+        f"{name},{code},{a:.1f},{v:.1f},{d:.1f},{n % 7},Female,{'Development' if n < 200 else 'Train'}\n"
+        for n, (name, code, (a, v, d)) in enumerate(zip(names, truth, attributes))
+    ]
+    lines[5] = f"{names[5]},{truth[5]},,,,1,Male,Development\n"
+    reference = tmp_path / "labels_consensus.csv"
+    reference.write_text(CONSENSUS_HEADER + "".join(lines))
+    categorical = tmp_path / "cat.csv"
+    categorical.write_text("FileName,EmoClass\n" + "".join(f"{n},{c}\n" for n, c in zip(names, predicted)))
+    attribute_file = tmp_path / "att.csv"
+    attribute_file.write_text(
+        "FileName,EmoAct,EmoVal,EmoDom\n"
+        + "".join(f"{n},{a},{v},{d}\n" for n, (a, v, d) in zip(names, predicted_attributes.tolist()))
+    )
+    return {"names": names, "truth": truth, "attributes": attributes, "predicted": predicted,
+            "predicted_attributes": predicted_attributes, "reference": reference,
+            "categorical": categorical, "attribute_file": attribute_file}
+
+
+def test_categorical_scores_match_sklearn(corpus):
+    result = score_submission(corpus["categorical"], corpus["reference"])
+    assert result.validation.valid and result.task == "categorical"
+    scored = np.isin(corpus["truth"], list(EMOTION_CODES))
+    true, pred = corpus["truth"][scored], corpus["predicted"][scored]
+    labels = list(EMOTION_CODES)
+    assert result.scored_rows == scored.sum()
+    assert sum(result.unscored.values()) == (~scored).sum()
+    assert set(result.unscored) <= {"EmoClass X", "EmoClass O"}
+    assert result.metrics["macro_f1"] == pytest.approx(f1_score(true, pred, labels=labels, average="macro"))
+    assert result.metrics["accuracy"] == pytest.approx(accuracy_score(true, pred))
+    assert result.metrics["uar"] == pytest.approx(balanced_accuracy_score(true, pred))
+    precision, recall, f1, support = precision_recall_fscore_support(true, pred, labels=labels, zero_division=0)
+    for i, code in enumerate(labels):
+        row = result.per_class[code]
+        assert (row["precision"], row["recall"], row["f1"], row["support"]) == pytest.approx(
+            (precision[i], recall[i], f1[i], support[i]))
+    np.testing.assert_array_equal(result.confusion, confusion_matrix(true, pred, labels=labels))
+    assert 0.3 < result.metrics["macro_f1"] < 0.8
+
+
+def test_attribute_scores_match_numpy_ccc(corpus):
+    result = score_submission(corpus["attribute_file"], corpus["reference"])
+    assert result.validation.valid, result.validation.format_text()
+    keep = np.arange(300) != 5
+    expected = [numpy_ccc(corpus["attributes"][keep, i], corpus["predicted_attributes"][keep, i]) for i in range(3)]
+    got = [result.metrics[f"ccc_{name}"] for name in ("EmoAct", "EmoVal", "EmoDom")]
+    assert got == pytest.approx(expected, rel=1e-9)
+    assert result.metrics["ccc_mean"] == pytest.approx(np.mean(expected))
+    assert result.scored_rows == 299 and result.unscored == {"attributes empty": 1}
+    assert "CCC mean" in format_scores(result)
+
+
+def test_split_filter_and_invalid_submission(corpus):
+    result = score_submission(corpus["categorical"], corpus["reference"], split="development")
+    assert not result.validation.valid
+    assert result.validation.counts["I402"] == 100  # the 100 Train rows are not expected
+    assert "metrics" not in result.to_dict()
+
+
+def test_bootstrap_intervals_bracket_the_score_and_are_reproducible(corpus):
+    first = score_submission(corpus["categorical"], corpus["reference"], bootstrap=200, seed=3)
+    again = score_submission(corpus["categorical"], corpus["reference"], bootstrap=200, seed=3)
+    assert first.intervals == again.intervals
+    for name in ("macro_f1", "accuracy", "uar"):
+        low, high = first.intervals[name]
+        assert low < first.metrics[name] < high and high - low < 0.3
+    attributes = score_submission(corpus["attribute_file"], corpus["reference"], bootstrap=100)
+    low, high = attributes.intervals["ccc_mean"]
+    assert low < attributes.metrics["ccc_mean"] < high
+
+
+def test_fast_resampled_metrics_equal_sklearn():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        true = rng.integers(0, 8, size=50)
+        pred = rng.integers(0, 6, size=50)  # classes 6 and 7 never predicted
+        fast = _resampled_categorical(true, pred)
+        assert fast["macro_f1"] == pytest.approx(
+            f1_score(true, pred, labels=list(range(8)), average="macro", zero_division=0))
+        assert fast["accuracy"] == pytest.approx(accuracy_score(true, pred))
+        assert fast["uar"] == pytest.approx(balanced_accuracy_score(true, pred))
+
+
+def test_json_payload_is_complete(corpus):
+    payload = json.loads(json.dumps(score_submission(corpus["categorical"], corpus["reference"]).to_dict()))
+    assert payload["headline"]["metric"] == "macro_f1"
+    assert payload["confusion_matrix"]["labels"] == list(EMOTION_CODES)
+    assert len(payload["confusion_matrix"]["matrix"]) == 8
+    assert set(payload["per_class"]) == set(EMOTION_CODES)
+
+
+def test_unlabelled_reference_cannot_score(tmp_path):
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("FileName,EmoClass,EmoAct,EmoVal,EmoDom,path\nMSP-PODCAST_test3_0001.wav,,,,,/x.wav\n")
+    submission = tmp_path / "s.csv"
+    submission.write_text("FileName,EmoClass\nMSP-PODCAST_test3_0001.wav,A\n")
+    with pytest.raises(ToolkitError, match="unlabelled test manifest"):
+        score_submission(submission, manifest)
+    manifest.write_text("FileName,path\nMSP-PODCAST_test3_0001.wav,/x.wav\n")
+    with pytest.raises(ToolkitError, match="no EmoClass column"):
+        score_submission(submission, manifest)
