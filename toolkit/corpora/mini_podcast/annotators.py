@@ -115,16 +115,12 @@ def perception_distribution(utterance: Utterance, worker: Worker, clarity_boost:
     return distribution / distribution.sum()
 
 
-def _rating(value: float, noise: float, rng: np.random.Generator) -> float:
-    return float(np.clip(np.rint(value + rng.normal(0.0, noise)), 1, 7))
-
-
 def annotate(
     utterance: Utterance, workers: Sequence[Worker], rng: np.random.Generator, clarity_boost: float = 0.0
 ) -> List[Vote]:
     """The votes of 5-8 distinct workers on one utterance."""
     count = int(rng.integers(MIN_ANNOTATORS, MAX_ANNOTATORS + 1))
-    chosen = sorted(rng.choice(len(workers), size=count, replace=False).tolist())
+    chosen = sorted(rng.permutation(len(workers))[:count].tolist())
     neutral = np.array(ATTRIBUTE_MEANS["N"])
     intended = neutral + utterance.intensity * (np.array(ATTRIBUTE_MEANS[utterance.emotion]) - neutral)
     if utterance.carrier == "lexical":
@@ -150,14 +146,8 @@ def annotate(
             size = min(int(rng.integers(1, 3)), int(np.count_nonzero(others)))
             picks = rng.choice(len(EMOTION_CODES), size=size, replace=False, p=others / others.sum())
             secondary = tuple(CODE_TO_ANNOTATOR_NAME[EMOTION_CODES[pick]] for pick in sorted(picks.tolist()))
-        votes.append(Vote(
-            worker_id=worker.worker_id,
-            primary=primary,
-            secondary=secondary,
-            activation=_rating(heard[0], worker.rating_noise, rng),
-            valence=_rating(heard[1], worker.rating_noise, rng),
-            dominance=_rating(heard[2], worker.rating_noise, rng),
-        ))
+        activation, valence, dominance = np.clip(np.rint(heard + rng.normal(0.0, worker.rating_noise, 3)), 1, 7).tolist()
+        votes.append(Vote(worker.worker_id, primary, secondary, activation, valence, dominance))
     return votes
 
 

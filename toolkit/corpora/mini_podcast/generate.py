@@ -3,14 +3,17 @@
 Writes under ``output_dir``: ``Audios/*.wav`` (16 kHz mono 16-bit), ``Labels/``, ``Transcripts/``,
 ``Key/`` (see writer.py), ``mini_podcast.json`` (the arguments and a summary) and the done
 marker ``.mini_podcast.done`` last. Everything is decided by the seed before any audio is made,
-and each file's noise comes from its own child seed, so an interrupted run resumes where it
-stopped (finished wavs are kept) and produces the same bytes as an uninterrupted one.
+and audio is made in fixed chunks, each in a fresh process with its own child seeds, so an
+interrupted run resumes where it stopped (complete chunks are kept) and produces the same bytes
+as an uninterrupted one.
 """
 
 import json
 import logging
+import os
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -18,7 +21,7 @@ import numpy as np
 
 from toolkit.corpora.mini_podcast.annotators import annotate, annotate_test_utterance, consensus, make_worker_pool
 from toolkit.corpora.mini_podcast.script import Utterance, plan_utterances
-from toolkit.corpora.mini_podcast.synthesis import TARGET_SAMPLE_RATE, render
+from toolkit.corpora.mini_podcast.synthesis import write_chunk
 from toolkit.corpora.mini_podcast.writer import (
     DETAILED_FORMATS,
     LabelledUtterance,
@@ -28,7 +31,7 @@ from toolkit.corpora.mini_podcast.writer import (
     write_detailed,
     write_transcripts,
 )
-from toolkit.utils.atomic import PathLike, atomic_path, atomic_write_json, is_done, mark_done
+from toolkit.utils.atomic import PathLike, atomic_write_json, is_done, mark_done
 from toolkit.utils.errors import ToolkitError
 
 logger = logging.getLogger(__name__)
@@ -41,6 +44,9 @@ MISSING_TRANSCRIPT_FRACTION = 0.03
 DONE_NAME = "mini_podcast"
 ARGUMENTS_FILE = ".mini_podcast.args.json"
 SUMMARY_FILE = "mini_podcast.json"
+#: Utterances synthesised by one worker process; also the unit of resumption.
+CHUNK_SIZE = 25
+MAX_PROCESSES = 4
 
 
 def _describe(arguments: Dict[str, Any]) -> str:
@@ -80,22 +86,46 @@ def _label(utterances: List[Utterance], rng: np.random.Generator) -> List[Labell
     return labelled
 
 
+def _pool_context():
+    """A start method whose workers never inherit a used espeak-ng engine (forkserver where it exists)."""
+    import multiprocessing
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        # Imported once in the server, so each forked worker starts in milliseconds.
+        context.set_forkserver_preload(["toolkit.corpora.mini_podcast.synthesis", "scipy.signal", "soundfile"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
 def _synthesise(root: Path, utterances: List[Utterance], seed_sequence: np.random.SeedSequence) -> float:
-    """Write every missing wav; return the total duration in seconds."""
+    """Write the wavs of every chunk that is not complete; return the total duration in seconds."""
     import soundfile
     from tqdm import tqdm
 
     audio_dir = root / "Audios"
     audio_dir.mkdir(parents=True, exist_ok=True)
+    jobs = list(zip(utterances, seed_sequence.spawn(len(utterances))))
+    chunks = [jobs[start:start + CHUNK_SIZE] for start in range(0, len(jobs), CHUNK_SIZE)]
     total_seconds = 0.0
-    child_seeds = seed_sequence.spawn(len(utterances))
-    for utterance, child_seed in tqdm(list(zip(utterances, child_seeds)), desc="synthesising", unit="utt"):
-        path = audio_dir / utterance.file_name
-        if not path.is_file():
-            waveform = render(utterance.text, utterance.speaker.voice, utterance.prosody, np.random.default_rng(child_seed))
-            with atomic_path(path) as temporary:
-                soundfile.write(str(temporary), waveform, TARGET_SAMPLE_RATE, subtype="PCM_16", format="WAV")
-        total_seconds += soundfile.info(str(path)).duration
+    pending = []
+    for chunk in chunks:
+        paths = [audio_dir / utterance.file_name for utterance, _ in chunk]
+        if all(path.is_file() for path in paths):
+            total_seconds += sum(soundfile.info(str(path)).duration for path in paths)
+        else:
+            pending.append(chunk)
+    if not pending:
+        return total_seconds
+    logger.info("synthesising %d chunks of up to %d utterances (%d already done)",
+                len(pending), CHUNK_SIZE, len(chunks) - len(pending))
+    processes = max(1, min(MAX_PROCESSES, os.cpu_count() or 1, len(pending)))
+    # One chunk per worker process: espeak-ng state must not leak from one chunk into the next.
+    with _pool_context().Pool(processes, maxtasksperchild=1) as pool, \
+            tqdm(total=sum(len(chunk) for chunk in pending), desc="synthesising", unit="utt") as progress:
+        for durations in pool.imap_unordered(partial(write_chunk, audio_dir), pending):
+            total_seconds += sum(durations)
+            progress.update(len(durations))
     return total_seconds
 
 

@@ -5,17 +5,21 @@ driven through ctypes in synchronous mode: its callback hands over 22,050 Hz int
 are joined, resampled to 16 kHz with scipy's polyphase filter, padded with a little silence and
 given a faint noise floor so that no two files are digitally clean in the same way.
 
-espeak-ng keeps global state, so one engine per process is created lazily and reused; it
-synthesises several hundred times faster than real time, so one process suffices.
+espeak-ng keeps global state, and that state carries over from one utterance to the next (the
+same sentence comes out a few samples different after another one). So audio is made in fixed
+chunks of consecutive utterances, each in a fresh worker process: a chunk's bytes then depend only
+on the seed, whether the run was interrupted, resumed or repeated in the same Python process.
 """
 
 import ctypes
-from typing import List, Optional
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
 from xml.sax.saxutils import escape
 
 import numpy as np
 
-from toolkit.corpora.mini_podcast.script import Prosody
+from toolkit.corpora.mini_podcast.script import Prosody, Utterance
+from toolkit.utils.atomic import atomic_path
 from toolkit.utils.errors import ToolkitError
 
 TARGET_SAMPLE_RATE = 16000
@@ -116,3 +120,16 @@ def render(text: str, voice: str, prosody: Prosody, rng: np.random.Generator) ->
     noise_level = 10.0 ** (rng.uniform(-66.0, -54.0) / 20.0)
     waveform += rng.normal(0.0, noise_level, size=waveform.shape).astype(np.float32)
     return np.clip(waveform, -1.0, 32767.0 / 32768.0)
+
+
+def write_chunk(audio_dir: Path, jobs: Sequence[Tuple[Utterance, np.random.SeedSequence]]) -> List[float]:
+    """Render and write the wavs of one chunk (run in a fresh process); return their durations in seconds."""
+    import soundfile
+
+    durations = []
+    for utterance, seed in jobs:
+        waveform = render(utterance.text, utterance.speaker.voice, utterance.prosody, np.random.default_rng(seed))
+        with atomic_path(audio_dir / utterance.file_name) as temporary:
+            soundfile.write(str(temporary), waveform, TARGET_SAMPLE_RATE, subtype="PCM_16", format="WAV")
+        durations.append(len(waveform) / TARGET_SAMPLE_RATE)
+    return durations
