@@ -1,0 +1,68 @@
+"""``toolkit ensemble``: meta-classifier, soup, voting baselines, report and leaderboard files."""
+
+from pathlib import Path
+from typing import Optional, Sequence
+
+import click
+
+from toolkit.utils.errors import ToolkitError
+
+
+def read_members_file(path: Path) -> list:
+    """Member directories, one a line; blank lines and ``#`` comments ignored."""
+    lines = [line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    return [line for line in lines if line]
+
+
+@click.command(context_settings={"show_default": True})
+@click.option("--member", "members", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="A trained member's experiment directory (repeatable).")
+@click.option("--members-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A file listing member directories, one a line.")
+@click.option("--manifest", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Development manifest: the labels for the held-out comparison and the soup.")
+@click.option("--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where tables, soup weights and test predictions go, e.g. exp/<tag>/ensemble.")
+@click.option("--submissions-dir", default="submissions", type=click.Path(file_okay=False),
+              help="Where the two leaderboard CSVs go.")
+@click.option("--tag", required=True, help="Experiment name; the leaderboard files are <tag>_categorical.csv and <tag>_attributes.csv.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Report path  [default: <out-dir>/../report.md]")
+@click.option("--folds", default=5, type=int, help="Folds of the held-out protocol over Development.")
+@click.option("--soup-runs", default=6, type=int, help="Meta-classifier runs averaged into the soup.")
+@click.option("--seed", default=42, type=int)
+@click.option("--test-split", default="test3", help="Split whose member predictions get the soup and the leaderboard files.")
+@click.option("--test-key", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Labels of the test split (FileName,EmoClass,EmoAct,EmoVal,EmoDom) to score it.")
+@click.option("--weight-decay", default=1e-3, type=float, help="L2 penalty of the meta-classifier (standardised inputs).")
+@click.option("--class-weight-alpha", default=0.5, type=float, help="Class weights (N / (8 f_c)) ** alpha in its loss; 0 disables.")
+@click.option("--device", default="auto", help="auto, cpu, cuda or cuda:N.")
+@click.option("--force", is_flag=True, help="Redo even if --out-dir holds a finished run of the same inputs.")
+def ensemble(members: Sequence[str], members_file: Optional[Path], manifest: str, out_dir: Path, submissions_dir: str,
+             tag: str, report_path: Optional[Path], folds: int, soup_runs: int, seed: int, test_split: str,
+             test_key: Optional[str], weight_decay: float, class_weight_alpha: float, device: str, force: bool) -> None:
+    """Combine trained members (MEDUSA stages 3-4) and write the test leaderboard files."""
+    from toolkit.ensemble.combine import EnsembleConfig, format_table, run_ensemble
+    from toolkit.ensemble.meta_classifier import MetaConfig
+    from toolkit.utils.device import resolve_device
+
+    member_dirs = list(members) + (read_members_file(members_file) if members_file else [])
+    missing = [directory for directory in member_dirs if not Path(directory).is_dir()]
+    if missing:
+        raise ToolkitError(f"{members_file}: member directory {missing[0]} does not exist")
+    config = EnsembleConfig(
+        folds=folds, soup_runs=soup_runs, seed=seed, test_split=test_split,
+        meta=MetaConfig(weight_decay=weight_decay, class_weight_alpha=class_weight_alpha),
+    )
+    result = run_ensemble(
+        member_dirs, manifest, out_dir, submissions_dir, tag, config=config, test_key=test_key,
+        device=resolve_device(device), force=force, report_path=report_path or out_dir.parent / "report.md",
+    )
+    if result is None:
+        click.echo((out_dir / "combination.md").read_text(encoding="utf-8"), nl=False)
+        return
+    click.echo(format_table(result.table), nl=False)
+    if result.test_scores:
+        click.echo(f"{test_split}: Macro-F1 {result.test_scores['macro_f1']:.4f}, CCC mean {result.test_scores['ccc_mean']:.4f}")
+    for path in result.submission_paths:
+        click.echo(f"wrote {path}")

@@ -1,0 +1,140 @@
+"""MEDUSA stage 3: one linear layer from the members' posteriors and attributes to 8 logits + 3 attributes.
+
+Reads nothing from disk: :func:`fit_meta_classifier` takes the stacked member inputs
+(:func:`toolkit.ensemble.members.stack_inputs`) and labels, and returns :class:`LinearWeights`,
+plain numpy arrays that :mod:`toolkit.ensemble.soup` averages and that are applied without torch.
+Fitting is full-batch L-BFGS on a convex loss, so a run is deterministic for a given row set.
+"""
+
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+
+from toolkit.emotions import ATTRIBUTES, NUM_CLASSES
+from toolkit.utils.errors import ToolkitError
+
+NUM_OUTPUTS = NUM_CLASSES + len(ATTRIBUTES)
+
+
+@dataclass
+class LinearWeights:
+    """``outputs = inputs @ weight.T + bias``; outputs are 8 class logits then 3 attributes."""
+
+    weight: np.ndarray  # (11, inputs)
+    bias: np.ndarray    # (11,)
+
+    def apply(self, inputs: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        if inputs.shape[1] != self.weight.shape[1]:
+            raise ToolkitError(
+                f"meta-classifier expects {self.weight.shape[1]} inputs per row, got {inputs.shape[1]}: "
+                "the members given do not match the ones it was fitted on"
+            )
+        outputs = inputs @ self.weight.T + self.bias
+        return outputs[:, :NUM_CLASSES], outputs[:, NUM_CLASSES:]
+
+    def to_dict(self) -> Dict[str, list]:
+        return {"weight": self.weight.tolist(), "bias": self.bias.tolist()}
+
+    @classmethod
+    def from_dict(cls, payload: Dict[str, list]) -> "LinearWeights":
+        weight = np.asarray(payload["weight"], dtype=np.float64)
+        bias = np.asarray(payload["bias"], dtype=np.float64)
+        if weight.ndim != 2 or weight.shape[0] != NUM_OUTPUTS or bias.shape != (NUM_OUTPUTS,):
+            raise ToolkitError(f"meta-classifier weights must be ({NUM_OUTPUTS}, inputs) and ({NUM_OUTPUTS},), got {weight.shape} and {bias.shape}")
+        return cls(weight=weight, bias=bias)
+
+
+@dataclass
+class MetaConfig:
+    """Fitting options; the defaults are those documented in docs/ensemble.md."""
+
+    weight_decay: float = 1e-3          # L2 on standardised-input weights
+    class_weight_alpha: float = 0.5     # w_c = (N / (8 f_c)) ** alpha, as in DeepSER stage 1; 0 disables
+    attribute_loss_weight: float = 1.0  # MSE on attributes relative to cross-entropy on classes
+    max_iterations: int = 200
+
+
+def class_weights(classes: np.ndarray, alpha: float) -> np.ndarray:
+    """Per-class weights that counter imbalance (Macro-F1 weighs rare classes like frequent ones)."""
+    counts = np.bincount(classes[classes >= 0], minlength=NUM_CLASSES).astype(np.float64)
+    present = counts > 0
+    weights = np.zeros(NUM_CLASSES)
+    weights[present] = (counts[present].sum() / (NUM_CLASSES * counts[present])) ** alpha
+    return weights
+
+
+def fit_meta_classifier(
+    inputs: np.ndarray,
+    classes: np.ndarray,
+    attributes: np.ndarray,
+    config: Optional[MetaConfig] = None,
+    seed: int = 42,
+    device=None,
+) -> LinearWeights:
+    """Fit the linear meta-classifier on the given (held-out) rows.
+
+    ``classes`` holds an index into ASHUFDCN or -1 (row used for attributes only); ``attributes``
+    may hold NaN rows (used for classes only). Inputs are standardised while fitting and the
+    scaling is folded back into the returned weights, so they apply to raw inputs.
+    """
+    import torch
+
+    config = config or MetaConfig()
+    device = device or torch.device("cpu")
+    labelled = classes >= 0
+    with_attributes = np.isfinite(attributes).all(axis=1)
+    if not labelled.any():
+        raise ToolkitError("no Development row carries one of the 8 consensus classes: cannot fit the meta-classifier")
+    mean = inputs.mean(axis=0)
+    scale = np.maximum(inputs.std(axis=0), 1e-6)
+
+    def tensor(array, dtype=torch.float64):
+        return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype, device=device)
+
+    standardised = tensor((inputs - mean) / scale)
+    class_rows = tensor(np.flatnonzero(labelled), torch.long)
+    class_targets = tensor(classes[labelled], torch.long)
+    attribute_rows = tensor(np.flatnonzero(with_attributes), torch.long)
+    attribute_targets = tensor(attributes[with_attributes])
+    loss_weights = tensor(class_weights(classes, config.class_weight_alpha))
+
+    generator = torch.Generator().manual_seed(seed)
+    weight = (torch.randn(NUM_OUTPUTS, inputs.shape[1], generator=generator, dtype=torch.float64) * 0.01).to(device)
+    bias = torch.zeros(NUM_OUTPUTS, dtype=torch.float64, device=device)
+    if with_attributes.any():
+        # Starting attribute outputs at the target means saves L-BFGS the first, largest step.
+        bias[NUM_CLASSES:] = attribute_targets.mean(dim=0)
+    weight.requires_grad_(True)
+    bias.requires_grad_(True)
+    optimiser = torch.optim.LBFGS(
+        [weight, bias], lr=1.0, max_iter=config.max_iterations, tolerance_grad=1e-9,
+        tolerance_change=1e-12, history_size=20, line_search_fn="strong_wolfe",
+    )
+
+    def closure():
+        optimiser.zero_grad()
+        outputs = standardised @ weight.T + bias
+        loss = torch.nn.functional.cross_entropy(
+            outputs[class_rows, :NUM_CLASSES], class_targets, weight=loss_weights
+        )
+        if len(attribute_rows):
+            residual = outputs[attribute_rows, NUM_CLASSES:] - attribute_targets
+            loss = loss + config.attribute_loss_weight * residual.pow(2).mean()
+        loss = loss + config.weight_decay * weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    threads = torch.get_num_threads()
+    # The problem is tiny (inputs x 11 weights): on CPU, thread hand-offs cost more than the
+    # arithmetic (measured 20 s with 2 busy threads vs 1.2 s with one), so fit single-threaded.
+    torch.set_num_threads(1)
+    try:
+        optimiser.step(closure)
+    finally:
+        torch.set_num_threads(threads)
+    fitted_weight = weight.detach().cpu().numpy() / scale
+    fitted_bias = bias.detach().cpu().numpy() - fitted_weight @ mean
+    if not (np.isfinite(fitted_weight).all() and np.isfinite(fitted_bias).all()):
+        raise ToolkitError("meta-classifier fitting diverged (non-finite weights); check the members' predictions for extreme values")
+    return LinearWeights(weight=fitted_weight, bias=fitted_bias)
