@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+
+from tests.asr.speech import build_tiny_openai_whisper, synthesize
+from toolkit.asr.backends import OFFLINE_TINY_EN, AsrOptions, load_backend, resolve_model
+from toolkit.asr.wer import word_error_rate
+from toolkit.utils.errors import ToolkitError
+
+
+@pytest.fixture(scope="module")
+def tiny_en():
+    return load_backend(AsrOptions(backend="faster-whisper", model=OFFLINE_TINY_EN), device="cpu")
+
+
+def test_offline_tiny_en_transcribes_synthetic_speech(tiny_en):
+    text = tiny_en(synthesize("Please call me tomorrow."))
+    assert word_error_rate([("please call me tomorrow", text)])["wer"] == 0.0, text
+
+
+def test_faster_whisper_vad_returns_no_text_for_silence():
+    recognizer = load_backend(AsrOptions(backend="faster-whisper", model=OFFLINE_TINY_EN, vad=True), device="cpu")
+    assert recognizer(np.zeros(32000, dtype=np.float32)) == ""
+
+
+def test_openai_whisper_loads_a_local_checkpoint(tmp_path):
+    checkpoint = build_tiny_openai_whisper(tmp_path / "tiny-random.pt")
+    recognizer = load_backend(AsrOptions(backend="openai-whisper", model=str(checkpoint), beam_size=1), device="cpu")
+    assert recognizer.model.dims.n_text_state == 32
+    assert np.isfinite(recognizer.model.decoder.positional_embedding.detach().numpy()).all()
+    assert isinstance(recognizer(synthesize("Hello.")), str)
+
+
+def test_openai_whisper_vad_skips_decoding_of_silence(tmp_path):
+    checkpoint = build_tiny_openai_whisper(tmp_path / "tiny-random.pt")
+    recognizer = load_backend(AsrOptions(backend="openai-whisper", model=str(checkpoint), vad=True), device="cpu")
+    # A random model would emit tokens for any audio it is given; nothing comes out only if VAD removed it all.
+    assert recognizer(np.zeros(32000, dtype=np.float32)) == ""
+
+
+@pytest.mark.parametrize("backend", ["openai-whisper", "faster-whisper"])
+def test_missing_model_path_is_a_clear_error(tmp_path, backend):
+    with pytest.raises(ToolkitError, match="no such file or directory"):
+        load_backend(AsrOptions(backend=backend, model=str(tmp_path / "missing" / "model.pt")), device="cpu")
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(ToolkitError, match="could not load model"):
+        load_backend(AsrOptions(backend="openai-whisper", model=str(bad)), device="cpu")
+
+
+def test_directory_that_is_not_a_ctranslate2_model_is_a_clear_error(tmp_path):
+    with pytest.raises(ToolkitError, match="could not load model"):
+        load_backend(AsrOptions(backend="faster-whisper", model=str(tmp_path)), device="cpu")
+
+
+def test_offline_alias_is_refused_by_openai_whisper():
+    with pytest.raises(ToolkitError, match="faster-whisper"):
+        resolve_model("openai-whisper", OFFLINE_TINY_EN)
+
+
+def test_hub_names_are_left_to_the_backend():
+    assert resolve_model("openai-whisper", "large-v3") == "large-v3"
+
+
+def test_bad_options_fail_before_any_model_is_loaded():
+    with pytest.raises(ToolkitError, match="beam-size"):
+        AsrOptions(beam_size=0)
+    with pytest.raises(ToolkitError, match="unknown ASR backend"):
+        AsrOptions(backend="kaldi")
