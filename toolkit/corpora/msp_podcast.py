@@ -89,7 +89,7 @@ def prepare_msp_podcast(root: PathLike, output_dir: PathLike, *, test_list: Opti
     split_stats = {}
     for split in sorted(frames, key=_split_order):
         frame = frames[split].sort_values("FileName", kind="stable").reset_index(drop=True)
-        frame["path"] = [os.path.join(str(audio_dir), name) for name in frame["FileName"]]
+        frame["path"] = [f"{audio_dir}{os.sep}{name}" for name in frame["FileName"]]
         frame = _add_audio_info(frame, scan_audio, problems, notes, split)
         frame["text"] = _read_transcripts(frame["FileName"], transcript_dir, problems)
         split_dir = output_dir / split
@@ -155,7 +155,7 @@ def _list_wavs(audio_dir: Path) -> Set[str]:
 
 
 def read_consensus(path: Path, problems: ProblemLog):
-    """Valid rows of ``labels_consensus.csv``/``.json`` (strings, plus ``line`` and ``split``) and every FileName seen.
+    """Valid rows of ``labels_consensus.csv``/``.json`` (strings, plus ``line`` and ``split``) and every FileName named.
 
     Each bad row is reported under the first reason that applies and skipped.
     """
@@ -164,9 +164,9 @@ def read_consensus(path: Path, problems: ProblemLog):
     if path.suffix.lower() == ".json":
         frame = _consensus_json(path)
     else:
-        frame = pd.concat(list(read_csv_chunks(path, CONSENSUS_COLUMNS, problems)), ignore_index=True) \
-            if path.stat().st_size else pd.DataFrame(columns=CONSENSUS_COLUMNS + ["line"])
-    all_names = set(frame["FileName"])
+        chunks = list(read_csv_chunks(path, CONSENSUS_COLUMNS, problems))
+        frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=CONSENSUS_COLUMNS + ["line"])
+    all_names = _named_files(path, frame)
 
     def where(rows) -> List[str]:
         if path.suffix.lower() == ".json":
@@ -204,6 +204,19 @@ def read_consensus(path: Path, problems: ProblemLog):
            lambda row: f"Split_Set {row['Split_Set']!r} is not one of Train, Development, Test1, Test2")
     frame = frame.assign(split=frame["Split_Set"].str.lower().map(_SPLIT_BY_LOWER))
     return frame.reset_index(drop=True), all_names
+
+
+def _named_files(path: Path, frame) -> Set[str]:
+    """Every FileName the consensus file mentions, even on rows too broken to parse (with ``.wav`` added
+    where it was missing), so that the wav of a bad label row is not taken for a test3 utterance."""
+    import csv
+
+    if path.suffix.lower() == ".json":
+        names = set(frame["FileName"])
+    else:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            names = {row[0].strip() for row in csv.reader(handle) if row}
+    return names | {f"{name}.wav" for name in names if not name.endswith(".wav")}
 
 
 def _consensus_json(path: Path):

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, List, Optional
 
+import numpy as np
+
 from toolkit.data.problems import ProblemLog
 from toolkit.data.tables import read_csv_chunks, read_header
 from toolkit.utils.errors import ToolkitError
@@ -77,31 +79,62 @@ def open_annotations(path: Path) -> AnnotationSource:
     )
 
 
+def split_emo_detail(details):
+    """``EmoDetail`` strings as a DataFrame of stripped ``worker, primary, secondary`` strings.
+
+    The C CSV parser splits on ``;`` many times faster than ``str.split``; a value holding a line
+    break would misalign its rows, so then the slower ``str.split`` is used instead.
+    """
+    import csv
+    import io
+
+    import pandas as pd
+
+    from toolkit.data.tables import strip_strings
+
+    text = "\n".join(details.tolist())
+    parts = pd.read_csv(io.StringIO(text), sep=";", header=None, names=[0, 1, 2], usecols=[0, 1, 2], dtype=str,
+                        keep_default_na=False, na_filter=False, quoting=csv.QUOTE_NONE, index_col=False,
+                        skip_blank_lines=False) if len(details) else pd.DataFrame({0: [], 1: [], 2: []}, dtype=object)
+    if len(parts) != len(details):
+        parts = details.str.split(";", n=3, expand=True).reindex(columns=[0, 1, 2]).fillna("")
+    parts.index = details.index
+    return pd.DataFrame({name: strip_strings(parts[position])
+                         for position, name in enumerate(("worker", "primary", "secondary"))})
+
+
 def _packed_chunks(path: Path, problems: ProblemLog, chunk_rows: int):
     """Split ``EmoDetail`` (``worker; primary; secondary; A:..; V:..; D:..;``) into the common columns."""
     for chunk in read_csv_chunks(path, ["FileName", "EmoDetail"], problems, chunk_rows):
-        parts = chunk["EmoDetail"].str.split(";", n=3, expand=True)
-        for position in range(3):
-            if position not in parts.columns:
-                parts[position] = None
-        malformed = parts[1].isna() | (parts[0].fillna("").str.strip() == "")
+        parts = split_emo_detail(chunk["EmoDetail"])
+        malformed = ((parts["worker"] == "") | (parts["primary"] == "")).to_numpy()
         if malformed.any():
-            bad = chunk[malformed.to_numpy()]
+            bad = chunk[malformed]
             problems.report(
                 "malformed_emo_detail", int(malformed.sum()),
                 (f"{path}:{line}: EmoDetail {detail!r} is not 'WORKER; Primary; Secondary; A:x; V:x; D:x;'; row skipped"
                  for line, detail in zip(bad["line"], bad["EmoDetail"])),
             )
-        parts = parts[~malformed.to_numpy()].fillna("")
-        chunk = chunk[~malformed.to_numpy()]
-        secondary = parts[2].str.strip()
+        parts, chunk = parts[~malformed], chunk[~malformed]
         # a release without the secondary field goes straight on to "A:4.0"
-        secondary = secondary.where(~secondary.str.contains(":", regex=False), "")
-        yield chunk.assign(
-            WorkerID=parts[0].str.strip().to_numpy(),
-            EmoClass_Major=parts[1].str.strip().to_numpy(),
-            EmoClass_Second=secondary.to_numpy(),
-        )[["FileName", *ANNOTATION_COLUMNS[1:], "line"]]
+        secondary = parts["secondary"].where(~_contains_colon(parts["secondary"]), "")
+        yield _annotation_frame(chunk["FileName"], parts["worker"], parts["primary"], secondary, chunk["line"])
+
+
+def _contains_colon(values):
+    """``values.str.contains(":")``, evaluated once per distinct value."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values, sort=False)
+    return pd.Series(np.array([":" in value for value in uniques], dtype=bool)[codes], index=values.index)
+
+
+def _annotation_frame(file_names, workers, primary, secondary, lines):
+    import pandas as pd
+
+    return pd.DataFrame({"FileName": file_names.to_numpy(), "WorkerID": workers.to_numpy(),
+                         "EmoClass_Major": primary.to_numpy(), "EmoClass_Second": secondary.to_numpy(),
+                         "line": lines.to_numpy()})
 
 
 def _json_chunks(path: Path, problems: ProblemLog, chunk_rows: int):

@@ -123,20 +123,19 @@ def annotator_votes(primary, secondary, rule: SoftLabelRule) -> Tuple[np.ndarray
     """
     import pandas as pd
 
-    keys = pd.Series(primary, dtype=object).astype(str).str.cat(
-        pd.Series(secondary, dtype=object).astype(str).to_numpy(), sep="\x1f"
-    )
-    codes, uniques = pd.factorize(keys, sort=False)
-    table = np.zeros((len(uniques) + 1, NUM_CLASSES), dtype=np.float32)
-    usable = np.zeros(len(uniques) + 1, dtype=bool)
-    for index, key in enumerate(uniques):
-        first, second = key.split("\x1f", 1)
-        vector = vote_vector(first, second, rule)
+    primary_codes, primary_names = pd.factorize(pd.Series(primary, dtype=object), sort=False)
+    secondary_codes, secondary_names = pd.factorize(pd.Series(secondary, dtype=object), sort=False)
+    pairs = primary_codes.astype(np.int64) * max(len(secondary_names), 1) + secondary_codes
+    unique_pairs, codes = np.unique(pairs, return_inverse=True)
+    table = np.zeros((len(unique_pairs), NUM_CLASSES), dtype=np.float32)
+    usable = np.zeros(len(unique_pairs), dtype=bool)
+    for index, pair in enumerate(unique_pairs):
+        first, second = divmod(int(pair), max(len(secondary_names), 1))
+        vector = vote_vector(primary_names[first], secondary_names[second], rule)
         if vector is not None:
             table[index] = vector
             usable[index] = True
-    # pd.factorize gives -1 for missing values; the extra last row (unusable, zero) catches them
-    return table[codes], usable[codes]
+    return table[codes.reshape(-1)], usable[codes.reshape(-1)]
 
 
 def normalise(sums: np.ndarray) -> np.ndarray:
@@ -150,7 +149,7 @@ def normalise(sums: np.ndarray) -> np.ndarray:
 class SoftLabelAccumulator:
     """Collects annotator votes chunk by chunk; ``result()`` sums them per file, one vote per annotator.
 
-    Per annotator row it keeps a file index, a 64-bit hash of (file, annotator) and the float32
+    Per annotator row it keeps a file index, a 64-bit (file, annotator) key and the float32
     vote vector: about 45 bytes a row, so a million rows need well under 100 MB.
     """
 
@@ -161,17 +160,26 @@ class SoftLabelAccumulator:
         self._votes: List[np.ndarray] = []
         self._usable: List[np.ndarray] = []
         self._lines: List[np.ndarray] = []
+        self._worker_index: Dict[str, int] = {}
+
+    @staticmethod
+    def _global_codes(values, index: Dict[str, int]) -> np.ndarray:
+        """Stable integer codes of ``values`` across chunks (a Python loop over distinct values only)."""
+        import pandas as pd
+
+        codes, uniques = pd.factorize(values, sort=False)
+        lookup = np.array([index.setdefault(value, len(index)) for value in uniques], dtype=np.int64)
+        return lookup[codes]
 
     def add(self, file_names, annotator_ids, votes: np.ndarray, usable: np.ndarray, lines=None) -> None:
         """Add one chunk of annotator rows; ``lines`` (source line numbers) serve later messages."""
         import pandas as pd
 
-        names = pd.Series(file_names, dtype=object).astype(str)
-        codes, uniques = pd.factorize(names, sort=False)
-        lookup = np.array([self.file_index.setdefault(name, len(self.file_index)) for name in uniques], dtype=np.int64)
-        self._files.append(lookup[codes].astype(np.int32))
-        pairs = names.str.cat(pd.Series(annotator_ids, dtype=object).astype(str).to_numpy(), sep="\x1f")
-        self._keys.append(pd.util.hash_array(pairs.to_numpy(dtype=object)))
+        names = pd.Series(file_names, dtype=object)
+        files = self._global_codes(names, self.file_index)
+        workers = self._global_codes(pd.Series(annotator_ids, dtype=object), self._worker_index)
+        self._files.append(files.astype(np.int32))
+        self._keys.append((files << 32) | workers)
         self._votes.append(np.asarray(votes, dtype=np.float32))
         self._usable.append(np.asarray(usable, dtype=bool))
         self._lines.append(np.zeros(len(names), dtype=np.int64) if lines is None else np.asarray(lines, dtype=np.int64))
@@ -190,7 +198,7 @@ class SoftLabelAccumulator:
         (file, annotator) pair; only its first row counts.
         """
         files = np.concatenate(self._files) if self._files else np.zeros(0, dtype=np.int32)
-        keys = np.concatenate(self._keys) if self._keys else np.zeros(0, dtype=np.uint64)
+        keys = np.concatenate(self._keys) if self._keys else np.zeros(0, dtype=np.int64)
         votes = np.concatenate(self._votes) if self._votes else np.zeros((0, NUM_CLASSES), dtype=np.float32)
         usable = np.concatenate(self._usable) if self._usable else np.zeros(0, dtype=bool)
         _, first = np.unique(keys, return_index=True)

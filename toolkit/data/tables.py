@@ -16,6 +16,7 @@ from toolkit.data.problems import ProblemLog
 from toolkit.utils.errors import ToolkitError
 
 _SKIPPED_LINE = re.compile(r"Skipping line (\d+): (.*)")
+_EXTRA = "\x00extra"
 
 
 def read_header(path: Path) -> List[str]:
@@ -30,6 +31,15 @@ def read_header(path: Path) -> List[str]:
     if not header:
         raise ToolkitError(f"{path}: empty file; expected a CSV header line")
     return [field.strip() for field in header]
+
+
+def strip_strings(values):
+    """``values.str.strip()``, computed once per distinct value (label columns repeat a lot)."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values, sort=False)
+    stripped = pd.Index(uniques).str.strip().to_numpy(dtype=object)
+    return pd.Series(stripped.take(codes), index=values.index, dtype=object)
 
 
 def _file_lines(row_numbers: np.ndarray, skipped: np.ndarray) -> np.ndarray:
@@ -54,15 +64,19 @@ def read_csv_chunks(path: Path, columns: Sequence[str], problems: ProblemLog,
             f"{path}:1: header lacks column(s) {', '.join(missing)}; found {','.join(header)}; "
             f"expected at least {','.join(columns)}"
         )
+    if len(set(header)) != len(header):
+        raise ToolkitError(f"{path}:1: header repeats a column name ({','.join(header)}); give each column once")
+    # one spare column catches rows with one field too many (pandas would silently drop the
+    # extra field otherwise); rows with even more fields come back as "Skipping line" warnings
+    names = header + [_EXTRA]
     skipped: List[int] = []
     rows_seen = 0
     reader = pd.read_csv(
-        path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig",
-        usecols=lambda name: name.strip() in columns, chunksize=chunk_rows, on_bad_lines="warn",
+        path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig", header=None, skiprows=1,
+        names=names, index_col=False, chunksize=chunk_rows, on_bad_lines="warn",
     )
     with reader:
         while True:
-            # pandas reports rows with too many fields only as warnings: catch them per chunk
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", pd.errors.ParserWarning)
                 try:
@@ -71,16 +85,17 @@ def read_csv_chunks(path: Path, columns: Sequence[str], problems: ProblemLog,
                     return
                 except (pd.errors.ParserError, UnicodeDecodeError) as error:
                     raise ToolkitError(f"{path}: not a readable CSV ({error}); fix the file and re-run") from None
-            new = [(int(line), reason) for warning in caught
-                   for line, reason in _SKIPPED_LINE.findall(str(warning.message))]
-            if new:
-                skipped.extend(line for line, _ in new)
-                skipped.sort()
-                problems.report("wrong_field_count", len(new),
-                                (f"{path}:{line}: {reason}; row skipped" for line, reason in new))
-            chunk.columns = [name.strip() for name in chunk.columns]
-            for column in columns:
-                chunk[column] = chunk[column].str.strip()
+            dropped = sorted(int(line) for warning in caught for line, _ in _SKIPPED_LINE.findall(str(warning.message)))
+            if dropped:
+                skipped = sorted(skipped + dropped)
             chunk["line"] = _file_lines(np.arange(rows_seen, rows_seen + len(chunk)), np.array(skipped, dtype=np.int64))
             rows_seen += len(chunk)
+            extra = (chunk[_EXTRA] != "").to_numpy()
+            bad_lines = sorted(dropped + chunk["line"][extra].tolist())
+            problems.report("wrong_field_count", len(bad_lines),
+                            (f"{path}:{line}: expected {len(header)} fields, found more; row skipped" for line in bad_lines))
+            chunk = chunk[~extra]
+            chunk = chunk[[*columns, "line"]]
+            for column in columns:
+                chunk[column] = strip_strings(chunk[column])
             yield chunk
