@@ -329,7 +329,8 @@ class CT2WhisperEncoder(_WhisperWindows, Encoder):
             )
         except (RuntimeError, ValueError, OSError) as error:
             raise _load_failure(spec.model, error) from None
-        probe = self._encode_mels(np.zeros((1, self.whisper.model.n_mels, 3000), dtype=np.float32))
+        # The converted model does not state its width: encode a few frames of silence to learn it.
+        probe = self._encode_mels(np.zeros((1, self.whisper.model.n_mels, 20), dtype=np.float32))
         self.dim = int(probe.shape[-1])
 
     @property

@@ -23,7 +23,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 
 from toolkit import __version__
-from toolkit.utils.atomic import PathLike, atomic_path, atomic_write_json, is_done, mark_done
+from toolkit.utils.atomic import PathLike, atomic_path, atomic_write_json, atomic_write_text, is_done, mark_done
 from toolkit.utils.errors import ToolkitError
 
 DTYPE = np.float16
@@ -48,6 +48,10 @@ class FeatureShardWriter:
         self.index_path = shard_dir / f"{self.name}.index.tsv"
         _write_or_check_meta(self.store_dir, {**meta, "dim": self.dim})
         self.finished: Dict[str, Tuple[int, int]] = _read_index(self.index_path) if self.index_path.exists() else {}
+        # Rewrite the index without a line a crash cut short, so the next append starts a fresh line.
+        atomic_write_text(self.index_path, "".join(
+            f"{file_name}\t{offset}\t{frames}\n" for file_name, (offset, frames) in self.finished.items()
+        ))
         self.rows = max((offset + frames for offset, frames in self.finished.values()), default=0)
         # Drop rows of an utterance that was being written when a previous run died.
         with open(self.data_path, "ab") as handle:
@@ -110,7 +114,7 @@ def _read_index(path: Path) -> Dict[str, Tuple[int, int]]:
     with open(path, encoding="utf-8") as handle:
         for line in handle:
             parts = line.rstrip("\n").split("\t")
-            if len(parts) != 3:
+            if len(parts) != 3 or not line.endswith("\n"):
                 # A line cut short by a crash: everything after it was never confirmed.
                 break
             entries[parts[0]] = (int(parts[1]), int(parts[2]))
