@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Sequence, Set
 
 import numpy as np
 
-from toolkit.data.annotations import AnnotationSource, find_annotation_file, open_annotations
+from toolkit.data.annotations import AnnotationSource, find_annotation_file, load_json_without_gc, open_annotations
 from toolkit.data.manifest import CONSENSUS_COLUMNS, MANIFEST_COLUMNS, SPLIT_NAMES, write_manifest
 from toolkit.data.problems import ProblemLog
 from toolkit.data.soft_labels import SoftLabelAccumulator, SoftLabelRule, annotator_votes, normalise
@@ -223,11 +223,7 @@ def _consensus_json(path: Path):
     """``{"<file>.wav": {"EmoClass": ..., ...}}`` as a DataFrame of strings (``line`` 0)."""
     import pandas as pd
 
-    try:
-        with open(path, encoding="utf-8-sig") as handle:
-            document = json.load(handle)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ToolkitError(f"{path}: not readable as JSON ({error}); fix the file and re-run") from None
+    document = load_json_without_gc(path)
     if not isinstance(document, dict):
         raise ToolkitError(f"{path}: expected a JSON object {{FileName: {{EmoClass: ..., ...}}}}, "
                            f"found {type(document).__name__}")
