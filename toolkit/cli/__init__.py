@@ -28,6 +28,9 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "predict": ("toolkit.cli.predict", "predict"),
 }
 
+#: Commands that never use numpy: they skip importing it for seeding (about half of their start-up).
+NUMPY_FREE_COMMANDS = {"validate"}
+
 
 class LazyGroup(click.Group):
     """A group that imports a command's module only when that command is used or listed."""
@@ -53,10 +56,13 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, prog_name="toolkit")
 @click.option("--log-level", default="INFO", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]))
 @click.option("--seed", default=42, type=int, help="Seed for Python's and numpy's random generators.")
-def main(log_level: str, seed: int) -> None:
+@click.pass_context
+def main(ctx: click.Context, log_level: str, seed: int) -> None:
     """Speech emotion recognition toolkit: MSP-Podcast recipes, MEDUSA ensembles, leaderboard files."""
     setup_logging(log_level)
     random.seed(seed)
+    if ctx.invoked_subcommand in NUMPY_FREE_COMMANDS:
+        return
     try:
         import numpy
 

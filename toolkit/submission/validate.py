@@ -175,6 +175,9 @@ def _number_problem(value: str, column: str) -> Tuple[Optional[float], Optional[
 
 
 def _parse_fields(text: str, delimiter: str) -> List[str]:
+    if '"' not in text:
+        # Without quotes the csv module splits exactly like str.split, at a fraction of the cost.
+        return text.split(delimiter)
     return next(csv.reader([text], delimiter=delimiter, strict=True), [])
 
 
@@ -309,7 +312,7 @@ class _Checker:
         fields = [value.strip() for value in raw_fields]
         task = report.task
         names = TASK_COLUMNS[task] if task else ["FileName"]
-        padded = [
+        padded = [] if fields == raw_fields else [
             names[index] if index < len(names) else f"field {index + 1}"
             for index, (value, stripped) in enumerate(zip(raw_fields, fields))
             if value != stripped
