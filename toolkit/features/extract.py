@@ -250,7 +250,9 @@ def _manifest_rows(manifest: PathLike, spec: EncoderSpec) -> List[Dict[str, str]
             f"{manifest}: FileName {duplicated.iloc[0]} appears more than once ({len(duplicated)} duplicate rows); "
             "each utterance must have one row"
         )
-    return frame.to_dict("records")
+    # Only the columns this stage reads, to keep a 100k-row manifest small in memory.
+    wanted = ["FileName", spec.text_column] if spec.kind == "hf_text" else ["FileName", "path", "duration"]
+    return frame[[column for column in wanted if column in frame.columns]].to_dict("records")
 
 
 def merge_failures(store_dir: PathLike, num_jobs: int) -> int:
