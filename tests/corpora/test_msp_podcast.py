@@ -268,3 +268,31 @@ def test_consensus_header_without_a_column_is_named(tmp_path):
     release = build_release(tmp_path / "root", consensus_lines=lines)
     with pytest.raises(ToolkitError, match=r"labels_consensus.csv:1: header lacks column\(s\) Split_Set"):
         prepare_msp_podcast(release, tmp_path / "data")
+
+
+def test_labelled_test3_rows_keep_their_labels_beside_unlabelled_wavs(tmp_path):
+    rows = DEFAULT_ROWS + [("MSP-PODCAST_test3_0009.wav", "F", "5", "2", "3", "9", "Female", "Test3")]
+    release = build_release(tmp_path / "root", rows=rows)
+    summary = prepare_msp_podcast(release, tmp_path / "data")
+    test3 = read_manifest(tmp_path / "data" / "test3" / "manifest.csv")
+    assert test3["FileName"].tolist() == TEST3_NAMES + ["MSP-PODCAST_test3_0009.wav"]
+    assert test3["EmoClass"].tolist() == ["", "", "F"]
+    assert summary["splits"]["test3"]["classes"] == {"F": 1}
+
+
+def test_header_cache_spares_a_second_scan_and_notices_changed_files(release, tmp_path):
+    from toolkit.data.header_cache import AudioHeaderCache
+
+    out = tmp_path / "data"
+    prepare_msp_podcast(release, out)
+    cache = AudioHeaderCache(out)
+    wav = str(release.resolve() / "Audios" / "MSP-PODCAST_0001_0001.wav")
+    assert cache.info(wav).sample_rate == 16000 and cache.hits == 1
+    write_wav(release / "Audios" / "MSP-PODCAST_0001_0001.wav", sample_rate=8000, seconds=0.5)
+    prepare_msp_podcast(release, out, soft_label_rule=SoftLabelRule(other_policy="neutral"))
+    train = read_manifest(out / "train" / "manifest.csv")
+    changed = row_of(train, "MSP-PODCAST_0001_0001.wav")
+    assert (changed["sample_rate"], float(changed["duration"])) == ("8000", 0.5)
+    with open(out / ".audio_headers.tsv", "a") as handle:
+        handle.write("/torn/line\t12")  # a scan killed mid-write
+    assert AudioHeaderCache(out).info(wav).sample_rate == 8000

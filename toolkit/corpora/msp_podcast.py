@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Sequence, Set
 import numpy as np
 
 from toolkit.data.annotations import AnnotationSource, find_annotation_file, load_json_without_gc, open_annotations
+from toolkit.data.header_cache import AudioHeaderCache
 from toolkit.data.manifest import CONSENSUS_COLUMNS, MANIFEST_COLUMNS, SPLIT_NAMES, write_manifest
 from toolkit.data.problems import ProblemLog
 from toolkit.data.soft_labels import SoftLabelAccumulator, SoftLabelRule, annotator_votes, normalise
@@ -35,7 +36,7 @@ DONE_NAME = "prepare"
 CONSENSUS_FILE_NAMES = ("labels_consensus.csv", "labels_consensus.json")
 TEST3_SPLIT = "test3"
 TARGET_SAMPLE_RATE = 16000
-_SPLIT_BY_LOWER = {name.lower(): directory for name, directory in SPLIT_NAMES.items() if directory != TEST3_SPLIT}
+_SPLIT_BY_LOWER = {name.lower(): directory for name, directory in SPLIT_NAMES.items()}
 
 
 def prepare_msp_podcast(root: PathLike, output_dir: PathLike, *, test_list: Optional[PathLike] = None,
@@ -47,6 +48,8 @@ def prepare_msp_podcast(root: PathLike, output_dir: PathLike, *, test_list: Opti
     label row. ``scan_audio=False`` skips reading wav headers (duration, sample_rate and
     num_channels are left empty and read later, when the audio is loaded).
     """
+    import pandas as pd
+
     root, output_dir = Path(root), Path(output_dir)
     rule = soft_label_rule or SoftLabelRule()
     consensus_path, annotation_path, audio_dir, transcript_dir = _find_layout(root)
@@ -84,13 +87,20 @@ def prepare_msp_podcast(root: PathLike, output_dir: PathLike, *, test_list: Opti
     test3_names = _test3_names(test_list, audio_names, labelled_names, consensus, problems)
     consensus = consensus[~consensus["FileName"].isin(test3_names)]
     frames = {split: part for split, part in consensus.groupby("split", sort=False)}
-    frames[TEST3_SPLIT] = _unlabelled_frame(sorted(test3_names))
+    # a release may label (some of) Test3; its unlabelled utterances join those rows
+    unlabelled = _unlabelled_frame(sorted(test3_names))
+    frames[TEST3_SPLIT] = pd.concat([frames[TEST3_SPLIT], unlabelled], ignore_index=True) \
+        if TEST3_SPLIT in frames else unlabelled
 
     split_stats = {}
+    headers = AudioHeaderCache(output_dir)
     for split in sorted(frames, key=_split_order):
         frame = frames[split].sort_values("FileName", kind="stable").reset_index(drop=True)
         frame["path"] = [f"{audio_dir}{os.sep}{name}" for name in frame["FileName"]]
-        frame = _add_audio_info(frame, scan_audio, problems, notes, split)
+        try:
+            frame = _add_audio_info(frame, scan_audio, headers, problems, notes, split)
+        finally:
+            headers.flush()
         frame["text"] = _read_transcripts(frame["FileName"], transcript_dir, problems)
         split_dir = output_dir / split
         write_manifest(frame[MANIFEST_COLUMNS], split_dir / "manifest.csv")
@@ -201,7 +211,7 @@ def read_consensus(path: Path, problems: ProblemLog):
                lambda row, attribute=attribute: f"{attribute} {row[attribute]} is outside [{ATTRIBUTE_MIN:g}, {ATTRIBUTE_MAX:g}]")
     split = frame["Split_Set"].str.lower().map(_SPLIT_BY_LOWER)
     reject(split.isna(), "unknown_split",
-           lambda row: f"Split_Set {row['Split_Set']!r} is not one of Train, Development, Test1, Test2")
+           lambda row: f"Split_Set {row['Split_Set']!r} is not one of {', '.join(SPLIT_NAMES)}")
     frame = frame.assign(split=frame["Split_Set"].str.lower().map(_SPLIT_BY_LOWER))
     return frame.reset_index(drop=True), all_names
 
@@ -324,7 +334,10 @@ def _valid_annotation_rows(chunk, source: AnnotationSource, problems: ProblemLog
 
 def _test3_names(test_list: Optional[Path], audio_names: Set[str], labelled_names: Set[str], consensus,
                  problems: ProblemLog) -> Set[str]:
-    """Test3: unlabelled wavs, or the names in ``test_list`` (whose wavs must exist)."""
+    """Unlabelled wavs, or the names in ``test_list`` (whose wavs must exist), that join test3.
+
+    Rows the labels already put in Test3 stay there in either case.
+    """
     unlabelled = audio_names - labelled_names
     if test_list is None:
         return unlabelled
@@ -334,7 +347,8 @@ def _test3_names(test_list: Optional[Path], audio_names: Set[str], labelled_name
         lines = test_list.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as error:
         raise ToolkitError(f"--test-list {test_list}: cannot read ({error}); expected UTF-8 text") from None
-    labelled_now = set(consensus["FileName"])
+    labelled_test3 = set(consensus["FileName"][consensus["split"] == TEST3_SPLIT])
+    labelled_elsewhere = set(consensus["FileName"]) - labelled_test3
     for number, raw in enumerate(lines, start=1):
         name = raw.strip()
         if not name:
@@ -344,8 +358,11 @@ def _test3_names(test_list: Optional[Path], audio_names: Set[str], labelled_name
         if name not in audio_names:
             missing.append(f"{test_list}:{number}: {name} has no wav in Audios/; skipped")
             continue
-        if name in labelled_now:
-            overlap.append(f"{test_list}:{number}: {name} also has a label row; it goes to test3 only")
+        if name in labelled_test3:
+            continue
+        if name in labelled_elsewhere:
+            overlap.append(f"{test_list}:{number}: {name} also has a label row in another split; it goes to test3 "
+                           f"only, without labels")
         names.add(name)
     problems.report("missing_audio", len(missing), iter(missing))
     problems.report("test_list_overlaps_labels", len(overlap), iter(overlap), action="moved to test3")
@@ -367,12 +384,11 @@ def _unlabelled_frame(names: List[str]):
     return frame
 
 
-def _add_audio_info(frame, scan_audio: bool, problems: ProblemLog, notes: Dict[str, int], split: str):
+def _add_audio_info(frame, scan_audio: bool, headers: AudioHeaderCache, problems: ProblemLog,
+                    notes: Dict[str, int], split: str):
     """Duration, sample rate and channels from each wav header; unreadable wavs are skipped and reported."""
     import pandas as pd
     from tqdm import tqdm
-
-    from toolkit.data.audio import audio_info
 
     if not scan_audio:
         return frame.assign(duration="", sample_rate="", num_channels="")
@@ -383,7 +399,7 @@ def _add_audio_info(frame, scan_audio: bool, problems: ProblemLog, notes: Dict[s
     unreadable = []
     for position, path in enumerate(tqdm(frame["path"], desc=f"wav headers ({split})", unit=" files")):
         try:
-            info = audio_info(path)
+            info = headers.info(path)
         except ToolkitError as error:
             readable[position] = False
             unreadable.append(f"{error}; row skipped")
