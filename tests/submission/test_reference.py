@@ -1,5 +1,7 @@
 """Expected-id sources: id lists, manifests and labels_consensus files, with clear errors."""
 
+import json
+
 import pytest
 
 from toolkit.submission.reference import read_id_list, read_reference
@@ -57,7 +59,7 @@ def test_manifest_without_labels_gives_ids_only(tmp_path):
     "content, message",
     [
         ("name,label\nx.wav,A\n", "labels.csv:1: no FileName column"),
-        ("FileName,EmoAct,EmoVal,EmoDom\nx.wav,1,2,3\nx.wav,1,2,3\n", "labels.csv:3: FileName x.wav already on line 2"),
+        ("FileName,EmoAct,EmoVal,EmoDom\nx.wav,1,2,3\nx.wav,1,2,3\n", "labels.csv:3: FileName x.wav already at .*labels.csv:2"),
         ("FileName,EmoAct,EmoVal,EmoDom\nx.wav,1,two,3\n", "labels.csv:2: EmoVal 'two' is not a number"),
         ("FileName,EmoAct,EmoVal,EmoDom\nx.wav,1,nan,3\n", "labels.csv:2: EmoVal is 'nan'"),
         ("FileName,EmoClass\n,A\n", "labels.csv:2: empty FileName"),
@@ -68,4 +70,22 @@ def test_reference_errors_name_line(tmp_path, content, message):
     path = tmp_path / "labels.csv"
     path.write_text(content)
     with pytest.raises(ToolkitError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read_reference(path)
+
+
+def test_labels_consensus_json_twin(tmp_path):
+    path = tmp_path / "labels_consensus.json"
+    path.write_text(json.dumps({
+        "a.wav": {"EmoClass": "N", "EmoAct": 4.8, "EmoVal": 4.2, "EmoDom": 5.4, "SpkrID": 127, "Split_Set": "Development"},
+        "b.wav": {"EmoClass": "X", "EmoAct": None, "EmoVal": 3, "EmoDom": 3, "Split_Set": "Train"},
+    }))
+    reference = read_reference(path)
+    assert reference.ids == ["a.wav", "b.wav"] and reference.classes == {"a.wav": "N", "b.wav": "X"}
+    assert reference.attributes == {"a.wav": (4.8, 4.2, 5.4), "b.wav": None}
+    assert read_reference(path, split="Train").ids == ["b.wav"]
+    path.write_text(json.dumps({"a.wav": {"EmoAct": "high", "EmoVal": 1, "EmoDom": 1}}))
+    with pytest.raises(ToolkitError, match="labels_consensus.json: key 'a.wav': EmoAct 'high' is not a number"):
+        read_reference(path)
+    path.write_text("{not json")
+    with pytest.raises(ToolkitError, match="labels_consensus.json:1: not valid JSON"):
         read_reference(path)

@@ -26,7 +26,7 @@ def expected_ids_from_options(ids: Optional[str], manifest: Optional[str], split
     if ids:
         return read_id_list(ids)
     if manifest:
-        return read_reference(manifest, split=split).ids
+        return read_reference(manifest, split=split, labels=False).ids
     return None
 
 

@@ -1,19 +1,24 @@
 """Where the expected FileNames and the reference labels come from.
 
 Reads an id list (one FileName per line), a toolkit manifest (``data/<split>/manifest.csv``)
-or a ``labels_consensus``-style CSV (``FileName,EmoClass,EmoAct,EmoVal,EmoDom,…,Split_Set``).
+or a ``labels_consensus``-style CSV (``FileName,EmoClass,EmoAct,EmoVal,EmoDom,…,Split_Set``)
+or its ``.json`` twin (``{"<file>.wav": {"EmoClass": ..., ...}}``).
 Uses the csv module rather than pandas so that ``toolkit validate`` stays quick to start.
 """
 
 import csv
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from toolkit.emotions import ATTRIBUTES
 from toolkit.utils.atomic import PathLike
 from toolkit.utils.errors import ToolkitError
+
+#: Fields read from each record of a ``labels_consensus.json`` (the others are not needed here).
+JSON_COLUMNS = ("FileName", "EmoClass", *ATTRIBUTES, "Split_Set")
 
 
 @dataclass
@@ -62,60 +67,90 @@ def read_id_list(path: PathLike) -> List[str]:
     return ids
 
 
-def _parse_attribute(text: str, path: Path, line: int, column: str) -> float:
+def _parse_attribute(text: str, where: str, column: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ToolkitError(f"{path}:{line}: {column} {text!r} is not a number") from None
+        raise ToolkitError(f"{where}: {column} {text!r} is not a number") from None
     if not math.isfinite(value):
-        raise ToolkitError(f"{path}:{line}: {column} is {text!r}; a reference value must be finite")
+        raise ToolkitError(f"{where}: {column} is {text!r}; a reference value must be finite")
     return value
 
 
-def read_reference(path: PathLike, split: Optional[str] = None) -> Reference:
-    """Read a manifest or labels_consensus CSV; keep the rows whose ``Split_Set`` is ``split`` if given."""
+def _csv_rows(path: Path) -> Iterator[Tuple[str, List[str]]]:
+    """(location, cells) per line, the header first."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        for row in reader:
+            if row:
+                yield f"{path}:{reader.line_num}", [cell.strip() for cell in row]
+
+
+def _json_rows(path: Path) -> Iterator[Tuple[str, List[str]]]:
+    """``labels_consensus.json`` (``{"<file>.wav": {"EmoClass": ..., ...}}``) as rows like the CSV's."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as error:
+        raise ToolkitError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from None
+    if not isinstance(document, dict):
+        raise ToolkitError(f"{path}: expected a JSON object {{FileName: {{EmoClass: ..., ...}}}}")
+    yield f"{path}:1", list(JSON_COLUMNS)
+    for name, record in document.items():
+        if not isinstance(record, dict):
+            raise ToolkitError(f"{path}: key {name!r}: expected an object with {', '.join(JSON_COLUMNS[1:])}")
+        yield f"{path}: key {name!r}", [str(name).strip()] + [
+            "" if record.get(column) is None else str(record[column]).strip() for column in JSON_COLUMNS[1:]
+        ]
+
+
+def read_reference(path: PathLike, split: Optional[str] = None, labels: bool = True) -> Reference:
+    """Read a manifest or labels_consensus CSV (or its ``.json`` twin); keep rows of Split_Set ``split`` if given.
+
+    ``labels=False`` reads the FileNames only (what ``toolkit validate --manifest`` needs).
+    """
     path = Path(path)
     _check_readable(path, "reference file")
     reference = Reference(path=path)
-    first_line: Dict[str, int] = {}
+    first_seen: Dict[str, str] = {}
     splits_seen: Dict[str, int] = {}
+    rows = _json_rows(path) if path.suffix.lower() == ".json" else _csv_rows(path)
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            columns = reader.fieldnames or []
-            if "FileName" not in columns:
-                raise ToolkitError(
-                    f"{path}:1: no FileName column (header: {','.join(columns) or 'empty'}); expected a toolkit "
-                    "manifest or a labels_consensus-style CSV"
+        _, columns = next(rows, ("", []))
+        if "FileName" not in columns:
+            raise ToolkitError(
+                f"{path}:1: no FileName column (header: {','.join(columns) or 'empty'}); expected a toolkit "
+                "manifest or a labels_consensus-style CSV"
+            )
+        if split is not None and "Split_Set" not in columns:
+            raise ToolkitError(f"{path}:1: --split {split} was given but the file has no Split_Set column")
+        name_at = columns.index("FileName")
+        split_at = columns.index("Split_Set") if split is not None else None
+        reference.has_classes = labels and "EmoClass" in columns
+        reference.has_attributes = labels and all(name in columns for name in ATTRIBUTES)
+        class_at = columns.index("EmoClass") if reference.has_classes else None
+        attribute_at = [columns.index(name) for name in ATTRIBUTES] if reference.has_attributes else []
+        wanted = split.lower() if split is not None else None
+        for where, row in rows:
+            row = row + [""] * (len(columns) - len(row))
+            if split_at is not None:
+                splits_seen[row[split_at]] = splits_seen.get(row[split_at], 0) + 1
+                if row[split_at].lower() != wanted:
+                    continue
+            name = row[name_at]
+            if not name:
+                raise ToolkitError(f"{where}: empty FileName")
+            if name in first_seen:
+                raise ToolkitError(f"{where}: FileName {name} already at {first_seen[name]}")
+            first_seen[name] = where
+            reference.ids.append(name)
+            if class_at is not None:
+                reference.classes[name] = row[class_at]
+            if attribute_at:
+                texts = [row[index] for index in attribute_at]
+                reference.attributes[name] = (
+                    tuple(_parse_attribute(text, where, column) for text, column in zip(texts, ATTRIBUTES))  # type: ignore
+                    if all(texts) else None
                 )
-            if split is not None and "Split_Set" not in columns:
-                raise ToolkitError(f"{path}:1: --split {split} was given but the file has no Split_Set column")
-            reference.has_classes = "EmoClass" in columns
-            reference.has_attributes = all(name in columns for name in ATTRIBUTES)
-            for row in reader:
-                line = reader.line_num
-                if split is not None:
-                    row_split = (row.get("Split_Set") or "").strip()
-                    splits_seen[row_split] = splits_seen.get(row_split, 0) + 1
-                    if row_split.lower() != split.lower():
-                        continue
-                name = (row.get("FileName") or "").strip()
-                if not name:
-                    raise ToolkitError(f"{path}:{line}: empty FileName")
-                if name in first_line:
-                    raise ToolkitError(f"{path}:{line}: FileName {name} already on line {first_line[name]}")
-                first_line[name] = line
-                reference.ids.append(name)
-                if reference.has_classes:
-                    reference.classes[name] = (row.get("EmoClass") or "").strip()
-                if reference.has_attributes:
-                    texts = [(row.get(column) or "").strip() for column in ATTRIBUTES]
-                    if all(texts):
-                        reference.attributes[name] = tuple(  # type: ignore[assignment]
-                            _parse_attribute(text, path, line, column) for text, column in zip(texts, ATTRIBUTES)
-                        )
-                    else:
-                        reference.attributes[name] = None
     except UnicodeDecodeError as error:
         raise ToolkitError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
     except csv.Error as error:
