@@ -294,7 +294,7 @@ class _Checker:
             )
         self.previous_name, self.previous_line = name, line
         if name not in self.expected:
-            report.add("I402", line, f"FileName {_show(name)} is not an expected test file{self.unexpected_hint(name)}")
+            report.add("I402", line, f"FileName {_show(name)} is not an expected FileName{self.unexpected_hint(name)}")
             return False
         return True
 
