@@ -92,21 +92,7 @@ def prepare_msp_podcast(root: PathLike, output_dir: PathLike, *, test_list: Opti
     frames[TEST3_SPLIT] = pd.concat([frames[TEST3_SPLIT], unlabelled], ignore_index=True) \
         if TEST3_SPLIT in frames else unlabelled
 
-    split_stats = {}
-    headers = AudioHeaderCache(output_dir)
-    for split in sorted(frames, key=_split_order):
-        frame = frames[split].sort_values("FileName", kind="stable").reset_index(drop=True)
-        frame["path"] = [f"{audio_dir}{os.sep}{name}" for name in frame["FileName"]]
-        try:
-            frame = _add_audio_info(frame, scan_audio, headers, problems, notes, split)
-        finally:
-            headers.flush()
-        frame["text"] = _read_transcripts(frame["FileName"], transcript_dir, problems)
-        split_dir = output_dir / split
-        write_manifest(frame[MANIFEST_COLUMNS], split_dir / "manifest.csv")
-        mark_done(split_dir)
-        split_stats[split] = _split_stats(frame, scan_audio)
-        logger.info("wrote %s (%d rows)", split_dir / "manifest.csv", len(frame))
+    split_stats = _write_splits(frames, output_dir, audio_dir, transcript_dir, scan_audio, problems, notes)
     _remove_stale_splits(output_dir, set(frames))
 
     summary = {
@@ -131,6 +117,27 @@ def prepare_msp_podcast(root: PathLike, output_dir: PathLike, *, test_list: Opti
     atomic_write_json(summary_path, summary)
     mark_done(output_dir, DONE_NAME)
     return summary
+
+
+def _write_splits(frames: Dict, output_dir: Path, audio_dir: Path, transcript_dir: Path, scan_audio: bool,
+                  problems: ProblemLog, notes: Dict[str, int]) -> Dict[str, Dict]:
+    """Add path, audio header and transcript columns, write each split's manifest; return per-split counts."""
+    split_stats = {}
+    headers = AudioHeaderCache(output_dir)
+    for split in sorted(frames, key=_split_order):
+        frame = frames[split].sort_values("FileName", kind="stable").reset_index(drop=True)
+        frame["path"] = [f"{audio_dir}{os.sep}{name}" for name in frame["FileName"]]
+        try:
+            frame = _add_audio_info(frame, scan_audio, headers, problems, notes, split)
+        finally:
+            headers.flush()
+        frame["text"] = _read_transcripts(frame["FileName"], transcript_dir, problems)
+        split_dir = output_dir / split
+        write_manifest(frame[MANIFEST_COLUMNS], split_dir / "manifest.csv")
+        mark_done(split_dir)
+        split_stats[split] = _split_stats(frame, scan_audio)
+        logger.info("wrote %s (%d rows)", split_dir / "manifest.csv", len(frame))
+    return split_stats
 
 
 def _find_layout(root: Path):

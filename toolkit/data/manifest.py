@@ -56,7 +56,8 @@ def write_manifest(frame, path: PathLike) -> None:
 
 def _floats(frame, columns: Sequence[str]) -> np.ndarray:
     """Columns as float64, NaN where empty."""
-    values = frame[list(columns)].replace("", np.nan) if len(frame) else frame[list(columns)]
+    # "nan" rather than np.nan: replacing with NaN makes pandas downcast (a FutureWarning)
+    values = frame[list(columns)].replace("", "nan") if len(frame) else frame[list(columns)]
     return values.astype(np.float64).to_numpy()
 
 
