@@ -17,9 +17,9 @@ from toolkit.utils.errors import ToolkitError
 
 @click.command("score")
 @click.argument("submission", type=str)
-@click.option("--reference", "-r", required=True, type=str,
-              help="labels_consensus-style CSV or toolkit manifest with the true labels.")
-@click.option("--split", type=str, default=None,
+@click.option("--reference", "-r", required=True, type=str, metavar="REF",
+              help="labels_consensus-style CSV (or .json) or toolkit manifest with the true labels.")
+@click.option("--split", type=str, default=None, metavar="NAME",
               help="Keep only reference rows with this Split_Set (e.g. Development).")
 @click.option("--task", type=click.Choice(sorted(TASK_COLUMNS)), default=None,
               help="Force the task instead of detecting it from the header.")

@@ -42,10 +42,10 @@ def fail_unusable(message: str, output_format: str) -> None:
 @click.argument("submission", type=str)
 @click.option("--task", type=click.Choice(sorted(TASK_COLUMNS)), default=None,
               help="Force the task instead of detecting it from the header.")
-@click.option("--ids", type=str, default=None, help="File of expected FileNames, one per line.")
-@click.option("--manifest", type=str, default=None,
-              help="Toolkit manifest or labels_consensus-style CSV whose FileNames are expected.")
-@click.option("--split", type=str, default=None, help="Keep only --manifest rows with this Split_Set.")
+@click.option("--ids", type=str, default=None, metavar="FILE", help="File of expected FileNames, one per line.")
+@click.option("--manifest", type=str, default=None, metavar="PATH",
+              help="Toolkit manifest or labels_consensus-style CSV (or .json) whose FileNames are expected.")
+@click.option("--split", type=str, default=None, metavar="NAME", help="Keep only --manifest rows with this Split_Set.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 @click.option("--max-per-code", type=click.IntRange(min=0), default=10,
               help="Problems shown per code before 'and N more' (0 shows all).")
