@@ -164,3 +164,16 @@ def test_large_configs_run_unchanged_against_a_local_model_of_the_same_family(ti
     encoder = load_encoder(spec(**{**raw, "model": str(tiny_models["wavlm"])}), CPU)
     assert encoder.meta()["layers"] == "last4"
     assert encoder.encode([noise(0.5, 0)])[0].shape == (24, 32)
+
+
+def test_half_precision_weights_follow_the_float32_features(tiny_models):
+    waveform = noise(1.0, 5)
+    path = str(tiny_models["hubert"])
+    (full,) = load_encoder(spec(kind="hf_audio", model=path), CPU).encode([waveform])
+    half = load_encoder(spec(kind="hf_audio", model=path, dtype="bfloat16"), CPU)
+    assert half.meta()["dtype"] == "bfloat16"
+    (reduced,) = half.encode([waveform])
+    assert reduced.dtype == np.float32 and reduced.shape == full.shape
+    assert np.corrcoef(full.ravel(), reduced.ravel())[0, 1] > 0.99
+    with pytest.raises(ToolkitError, match="dtype must be one of"):
+        spec(kind="hf_audio", model=path, dtype="int8")

@@ -134,18 +134,16 @@ def _load_inputs(encoder: Encoder, batch: Sequence[Item]) -> Tuple[List[Item], L
     return kept, inputs, failures
 
 
-def _encode(encoder: Encoder, items: List[Item], inputs: List, strict: bool) -> Tuple[List, Dict[str, str]]:
+def _encode(encoder: Encoder, items: List[Item], inputs: List) -> Tuple[List, Dict[str, str]]:
     """Encode a batch; if it fails, encode its members one by one to isolate the culprit."""
     try:
         outputs = encoder.encode(inputs)
-    except Exception as error:  # any encoder error is a per-utterance failure unless --strict
-        if strict:
-            raise
+    except Exception as error:  # any encoder error fails its utterance (fatal with --strict, in the caller)
         if len(items) == 1:
             return [None], {items[0].file_name: f"encoder failed: {_clean(error)}"}
         outputs, failures = [], {}
         for item, single in zip(items, inputs):
-            output, failure = _encode(encoder, [item], [single], strict)
+            output, failure = _encode(encoder, [item], [single])
             outputs.extend(output)
             failures.update(failure)
         return outputs, failures
@@ -190,7 +188,7 @@ def extract_shard(encoder: Encoder, items: List[Item], store_dir: Path, num_jobs
                 if strict and load_failures:
                     name, reason = next(iter(load_failures.items()))
                     raise ToolkitError(f"{name}: {reason} (--strict)")
-                outputs, encode_failures = _encode(encoder, kept, inputs, strict) if kept else ([], {})
+                outputs, encode_failures = _encode(encoder, kept, inputs) if kept else ([], {})
                 if strict and encode_failures:
                     name, reason = next(iter(encode_failures.items()))
                     raise ToolkitError(f"{name}: {reason} (--strict)")
