@@ -3,6 +3,8 @@
 import json
 
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from toolkit.cli import main
 
@@ -68,3 +70,24 @@ def test_unusable_reference_exits_2(tmp_path):
     assert result.exit_code == 2 and "reference file not found" in result.stderr
     result = run(sub, "--reference", ref, "--split", "Test3", "--format", "json")
     assert result.exit_code == 2 and "no row has Split_Set Test3" in json.loads(result.stdout)["error"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    reference=st.one_of(
+        st.binary(max_size=200),
+        st.lists(st.sampled_from(["FileName", "EmoClass", "EmoAct", "EmoVal", "EmoDom", "Split_Set", "a.wav", "A",
+                                  "X", "4", "nan", "", ",", "\n", '"', "{", "}", ":", "[", "1e999"]),
+                 max_size=40).map("".join),
+    ),
+    suffix=st.sampled_from([".csv", ".json"]),
+    split=st.sampled_from([[], ["--split", "Development"]]),
+)
+def test_score_fuzzed_reference_never_tracebacks(tmp_path, reference, suffix, split):
+    ref = tmp_path / f"ref{suffix}"
+    ref.write_bytes(reference if isinstance(reference, bytes) else reference.encode("utf-8"))
+    sub = tmp_path / "sub.csv"
+    sub.write_text("FileName,EmoClass\na.wav,A\n")
+    result = run(sub, "--reference", ref, *split)
+    assert result.exit_code in (0, 1, 2), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
