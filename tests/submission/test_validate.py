@@ -70,8 +70,8 @@ def test_file_level_problems(tmp_path):
     assert "F106" in codes(report) and not report.valid
     report = check(tmp_path, GOOD_CATEGORICAL.encode("utf-16"))
     assert codes(report) == ["F103"] and "UTF-16" in report.problems[0].message
-    report = check(tmp_path, GOOD_CATEGORICAL.encode("utf-8").replace(b"ASHN"[0:1] + b"\n", b"\xe9\n", 1))
-    assert at(report, "F103")[0][0] == 2
+    report = check(tmp_path, GOOD_CATEGORICAL.encode("utf-8").replace(b",A\n", b",\xe9\n"))
+    assert at(report, "F103") == [(2, "byte 0xe9 at column 28 is not UTF-8; save the file as UTF-8")]
 
 
 def test_semicolon_delimiter_is_reported_once_and_rows_still_checked(tmp_path):
