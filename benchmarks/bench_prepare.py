@@ -78,8 +78,12 @@ def generate(root: Path, files: int, annotators: float, seed: int = 0) -> int:
     return position
 
 
-def run_child(root: Path, out: Path, mode: str) -> dict:
-    shutil.rmtree(out, ignore_errors=True)
+def run_child(root: Path, out: Path, mode: str, keep_output: bool = False) -> dict:
+    """Run stage 0 in a fresh process; ``keep_output`` keeps OUTDIR (and its header cache) but forces a redo."""
+    if keep_output:
+        (out / ".prepare.done").unlink(missing_ok=True)
+    else:
+        shutil.rmtree(out, ignore_errors=True)
     result = subprocess.run([sys.executable, "-c", CHILD, str(root), str(out), mode],
                             capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -116,7 +120,9 @@ def main() -> None:
             (labels / stale).unlink(missing_ok=True)
         (labels / target).symlink_to(labels / source)
         figures = run_child(root, args.workdir / "out", "no-scan")
-        verdict = "ok" if figures["seconds"] < TARGET_SECONDS and figures["peak_rss_gb"] < TARGET_RSS_GB else "MISSED"
+        verdict = " / ".join(f"{name} {'ok' if value < target else 'OVER'}" for name, value, target in (
+            ("wall", figures["seconds"], TARGET_SECONDS), ("CPU", figures["cpu_seconds"], TARGET_SECONDS),
+            ("RSS", figures["peak_rss_gb"], TARGET_RSS_GB)))
         print(f"{label:<24}{figures['rows']:>9}{figures['seconds']:>9.1f}{figures['cpu_seconds']:>9.1f}"
               f"{figures['peak_rss_gb']:>13.2f}   {verdict}")
 
@@ -131,9 +137,14 @@ def main() -> None:
     (scan_root / "Labels" / "labels_detailed.csv").symlink_to(scan_root / "Labels" / "rows.csv")
     no_scan = run_child(scan_root, args.workdir / "scan-out", "no-scan")
     scan = run_child(scan_root, args.workdir / "scan-out", "scan")
-    per_file_ms = 1000 * (scan["seconds"] - no_scan["seconds"]) / args.scan_files
-    print(f"audio scan: {args.scan_files} wav headers, {no_scan['seconds']:.2f} s without vs {scan['seconds']:.2f} s "
-          f"with the scan = {per_file_ms:.3f} ms per file (≈{per_file_ms * 116_000 / 1000:.0f} s for 116k files)")
+    for clock, key in (("wall", "seconds"), ("CPU", "cpu_seconds")):
+        per_file_ms = 1000 * (scan[key] - no_scan[key]) / args.scan_files
+        print(f"audio scan ({clock}): {args.scan_files} wav headers, {no_scan[key]:.2f} s without vs "
+              f"{scan[key]:.2f} s with the scan = {per_file_ms:.3f} ms per file "
+              f"(≈{per_file_ms * 116_000 / 1000:.0f} s for 116k files)")
+    cached = run_child(scan_root, args.workdir / "scan-out", "scan", keep_output=True)
+    print(f"re-run of the scan (done marker removed), headers from the cache: {cached['seconds']:.2f} s wall, "
+          f"{cached['cpu_seconds']:.2f} s CPU")
 
 
 if __name__ == "__main__":
