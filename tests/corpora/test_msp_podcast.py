@@ -296,3 +296,13 @@ def test_header_cache_spares_a_second_scan_and_notices_changed_files(release, tm
     with open(out / ".audio_headers.tsv", "a") as handle:
         handle.write("/torn/line\t12")  # a scan killed mid-write
     assert AudioHeaderCache(out).info(wav).sample_rate == 8000
+
+
+def test_file_whose_votes_are_all_unusable_falls_back_to_its_consensus_class(tmp_path):
+    votes = {"MSP-PODCAST_0001_0001.wav": [("W1", "Furious", ""), ("W2", "", "")]}
+    release = build_release(tmp_path / "root", votes=votes)
+    summary = prepare_msp_podcast(release, tmp_path / "data")
+    train = read_manifest(tmp_path / "data" / "train" / "manifest.csv")
+    assert row_of(train, "MSP-PODCAST_0001_0001.wav")["n_annotators"] == "0"
+    np.testing.assert_allclose(soft_of(train, "MSP-PODCAST_0001_0001.wav"), [1, 0, 0, 0, 0, 0, 0, 0])
+    assert summary["skipped"] == {"unknown_annotator_class": 2}

@@ -24,7 +24,7 @@ from toolkit.data.header_cache import AudioHeaderCache
 from toolkit.data.manifest import CONSENSUS_COLUMNS, MANIFEST_COLUMNS, SPLIT_NAMES, write_manifest
 from toolkit.data.problems import ProblemLog
 from toolkit.data.soft_labels import SoftLabelAccumulator, SoftLabelRule, annotator_votes, normalise
-from toolkit.data.tables import read_csv_chunks
+from toolkit.data.tables import read_csv_chunks, read_header
 from toolkit.emotions import ALL_CONSENSUS_CODES, ATTRIBUTE_MAX, ATTRIBUTE_MIN, ATTRIBUTES, EMOTION_CODES, SOFT_COLUMNS
 from toolkit.utils.atomic import PathLike, atomic_write_json, done_marker, is_done, mark_done
 from toolkit.utils.errors import ToolkitError
@@ -181,6 +181,9 @@ def read_consensus(path: Path, problems: ProblemLog):
     if path.suffix.lower() == ".json":
         frame = _consensus_json(path)
     else:
+        extra = [column for column in read_header(path) if column not in CONSENSUS_COLUMNS]
+        if extra:
+            logger.info("%s: column(s) %s are not part of the manifest and are not copied", path, ", ".join(extra))
         chunks = list(read_csv_chunks(path, CONSENSUS_COLUMNS, problems))
         frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=CONSENSUS_COLUMNS + ["line"])
     all_names = _named_files(path, frame)
@@ -303,8 +306,10 @@ def _soft_labels(consensus, source: Optional[AnnotationSource], labelled_names: 
                             (f"{source.path}: annotator rows for {name}, which has no row in the consensus labels; "
                              f"ignored" for name in unmatched), action="ignored")
         positions = consensus["FileName"].map(file_index)
-        found = positions.notna().to_numpy()
-        rows = positions[found].astype(np.int64).to_numpy()
+        rows = positions.fillna(-1).astype(np.int64).to_numpy()
+        # a file whose annotator rows hold no usable vote is treated as having none
+        found = np.append(counts, 0)[rows] > 0  # rows of -1 (no annotator rows) read the appended 0
+        rows = rows[found]
         soft[found] = normalise(sums[rows])
         n_annotators[found] = counts[rows]
     fallback = ~found
@@ -317,7 +322,7 @@ def _soft_labels(consensus, source: Optional[AnnotationSource], labelled_names: 
     if one_hot:
         notes["soft_label_from_consensus_class"] = one_hot
         if source is not None:
-            logger.warning("%d labelled file(s) have no annotator rows in %s; their soft label is the one-hot "
+            logger.warning("%d labelled file(s) have no usable annotator vote in %s; their soft label is the one-hot "
                            "consensus class", one_hot, source.path)
     without = int(np.isnan(soft).all(axis=1).sum())
     if without:
