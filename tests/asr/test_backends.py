@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -55,13 +57,18 @@ def test_directory_that_is_not_a_ctranslate2_model_is_a_clear_error(tmp_path):
         load_backend(AsrOptions(backend="faster-whisper", model=str(tmp_path)), device="cpu")
 
 
-def test_offline_alias_is_refused_by_openai_whisper():
-    with pytest.raises(ToolkitError, match="faster-whisper"):
-        resolve_model("openai-whisper", OFFLINE_TINY_EN)
+def test_offline_alias_names_the_packaged_ctranslate2_directory():
+    assert (Path(resolve_model(OFFLINE_TINY_EN)) / "model.bin").is_file()
 
 
 def test_hub_names_are_left_to_the_backend():
-    assert resolve_model("openai-whisper", "large-v3") == "large-v3"
+    assert resolve_model("large-v3") == "large-v3"
+
+
+def test_english_only_model_refuses_another_language(tmp_path):
+    checkpoint = build_tiny_openai_whisper(tmp_path / "tiny-random.pt")
+    with pytest.raises(ToolkitError, match="English-only"):
+        load_backend(AsrOptions(backend="openai-whisper", model=str(checkpoint), language="de"), device="cpu")
 
 
 def test_bad_options_fail_before_any_model_is_loaded():

