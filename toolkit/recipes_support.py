@@ -9,6 +9,11 @@ nothing; prints tab-separated lines for ``run.sh`` to read::
     python -m toolkit.recipes_support members conf/ensemble.yaml
         -> <member> TAB <train yaml> TAB [s1,s2] [TAB <override>]...
 
+and writes leaderboard files from a prediction file (``toolkit/predictions.py`` format)::
+
+    python -m toolkit.recipes_support write-submissions PREDICTIONS.csv OUTDIR --tag TAG [--manifest M]
+        -> OUTDIR/TAG_categorical.csv, OUTDIR/TAG_attributes.csv (validated against M's FileNames)
+
 The ensemble config::
 
     train_config: conf/train/deepser.yaml   # default training config of every member
@@ -124,6 +129,51 @@ def members(ensemble_conf: str) -> None:
     for member in load_ensemble_config(ensemble_conf):
         fields = [member.name, member.train_config, "[" + ",".join(member.streams) + "]", *member.overrides]
         click.echo("\t".join(fields))
+
+
+@cli.command("write-submissions")
+@click.argument("predictions", type=click.Path(dir_okay=False))
+@click.argument("outdir", type=click.Path(file_okay=False))
+@click.option("--tag", required=True, help="Name of the files: <tag>_categorical.csv and <tag>_attributes.csv.")
+@click.option("--manifest", type=click.Path(dir_okay=False), default=None,
+              help="Manifest whose FileNames the files must cover exactly (default: the prediction file's).")
+def write_submissions_command(predictions: str, outdir: str, tag: str, manifest: Optional[str]) -> None:
+    """Write both leaderboard files from a prediction file: class = argmax of the logits."""
+    from toolkit.data.manifest import read_manifest
+    from toolkit.emotions import ATTRIBUTES, EMOTION_CODES, LOGIT_COLUMNS
+    from toolkit.predictions import read_predictions
+    from toolkit.submission.write import write_submissions
+
+    frame = read_predictions(predictions)
+    codes = [EMOTION_CODES[index] for index in frame[list(LOGIT_COLUMNS)].to_numpy().argmax(axis=1)]
+    expected = list(read_manifest(manifest)["FileName"]) if manifest else None
+    for path in write_submissions(outdir, tag, list(frame["FileName"]), codes,
+                                  frame[list(ATTRIBUTES)].to_numpy(), expected_ids=expected):
+        click.echo(str(path))
+
+
+@cli.command("has-labels")
+@click.argument("labels", type=click.Path(dir_okay=False))
+@click.option("--task", type=click.Choice(["categorical", "attributes"]), required=True)
+def has_labels(labels: str, task: str) -> None:
+    """Exit 0 when every row of LABELS (a manifest or labels_consensus-style CSV) has the task's labels, else 1."""
+    import pandas as pd
+
+    from toolkit.emotions import ALL_CONSENSUS_CODES, ATTRIBUTES
+
+    path = Path(labels)
+    if not path.is_file():
+        raise ToolkitError(f"{path}: label file not found")
+    columns = ["EmoClass"] if task == "categorical" else list(ATTRIBUTES)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [column for column in columns if column not in frame.columns]
+    if missing or not len(frame):
+        sys.exit(1)
+    if task == "categorical":
+        labelled = frame["EmoClass"].isin(list(ALL_CONSENSUS_CODES)).all()
+    else:
+        labelled = (frame[columns] != "").all(axis=None)
+    sys.exit(0 if labelled else 1)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

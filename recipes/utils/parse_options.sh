@@ -15,9 +15,12 @@
 # - Parsing stops at the first argument that is not an option; it stays in "$@".
 
 _parse_options_list() {
-    # Option lines are `name=value  # comment` at the start of a line, above the `. utils/parse_options.sh` line.
-    sed -n '/^\.[[:space:]]*\(\.\/\)\{0,1\}utils\/parse_options\.sh/q; p' "$0" |
-        grep -E '^[A-Za-z_][A-Za-z0-9_]*=' || true
+    # Option lines are `name=value  # comment` at the start of a line, above the `. utils/parse_options.sh`
+    # line. Recipes cd into their own directory first, so $0 may need its directory dropped.
+    local script=$0
+    [ -f "$script" ] || script=$(basename "$0")
+    sed -n '/^\.[[:space:]]*\(\.\/\)\{0,1\}utils\/parse_options\.sh/q; p' "$script" |
+        grep -E '^[A-Za-z_][A-Za-z0-9_]*=([^(]|$)' || true
 }
 
 _parse_options_help() {

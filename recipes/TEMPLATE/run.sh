@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# TEMPLATE for a new corpus: copy this directory to recipes/<corpus>/ and edit three files
+# (docs/new_corpus.md): db.sh (where the corpus is), conf/label_map.yaml (its labels -> class
+# codes) and conf/ensemble.yaml (members and streams). Stage 0 uses the generic adapter
+# (toolkit prepare generic: a folder of wavs + a label CSV); a corpus in another layout gets its
+# own adapter in toolkit/corpora/<corpus>.py, called here instead. Stages:
+#   0 manifests                           toolkit prepare generic
+#   1 Whisper transcripts (sharded)       toolkit transcribe
+#   2 features (sharded)                  toolkit extract, every stream of conf/ensemble.yaml
+#   3 MEDUSA stage 1 for every member     toolkit train --medusa-stage 1
+#   4 MEDUSA stage 2 (balanced)           toolkit train --medusa-stage 2
+#   5 meta-classifier and soup            toolkit ensemble
+#   6 leaderboard-style files for test3, validated; Development (and labelled test3) scored
+# Usage: bash run.sh [--stage N] [--stop_stage M] [options]; --help lists the options. Relative paths
+# are relative to this directory. Every step writes a done marker, so a re-run (or --stage N after a
+# failure) skips finished work and redoes the rest.
+set -euo pipefail
+original_args=("$@")
+cd "$(dirname "${BASH_SOURCE[0]}")"
+. ./db.sh
+
+stage=0                          # first stage to run (0-6)
+stop_stage=6                     # last stage to run
+audio_dir=$CORPUS_AUDIO           # folder of wavs; default from db.sh
+labels_csv=$CORPUS_LABELS        # label CSV; default from db.sh
+label_map=conf/label_map.yaml    # corpus label -> class code
+dev_fraction=0.2                 # without a split column: share of speakers held out for Development
+tag=my_corpus                    # experiment name: exp/<tag>, submissions/<tag>_*.csv
+nj=2                             # shards of stages 1 and 2 (JOB=1:nj)
+ngpu=0                           # GPUs per job; training with ngpu > 1 runs under torchrun
+backend=local                    # job launcher, local or slurm (see cmd.sh)
+max_jobs_run=2                   # local back-end: jobs at once
+datadir=data                     # manifests (stage 0) and transcripts (stage 1)
+dumpdir=dump                     # feature stores (stage 2): <dumpdir>/features/<stream>/<split>
+expdir=exp                       # members, ensemble and report: <expdir>/<tag>
+submission_dir=../../submissions # leaderboard files (stage 6)
+splits="train development test3" # splits transcribed and featurised
+prepare_opts=""                  # extra options of toolkit prepare generic, e.g. "--attribute-range 1 5"
+asr_opts="--backend faster-whisper --model tiny.en-offline --beam-size 1"  # options of toolkit transcribe
+extract_opts=""                  # extra options of toolkit extract, e.g. "--strict"
+encoder_conf_dir=conf/encoders   # one <stream>.yaml per feature stream
+ensemble_conf=conf/ensemble.yaml # the DeepSER members and the streams each one fuses
+train_overrides=""               # key=value overrides for every member, e.g. "stage1.max_epochs=2"
+ensemble_opts=""                 # extra options of toolkit ensemble, e.g. "--soup-runs 6 --folds 5"
+test_key=""                      # test3 labels to score against, e.g. data/test3/manifest.csv when the CSV labels test rows
+
+. ./path.sh
+. ./cmd.sh
+. utils/parse_options.sh
+. utils/stage_lib.sh
+
+if [ $# -ne 0 ]; then
+    die "unexpected argument(s): $*; run '$0 --help' for the options"
+fi
+if run_stage 0; then
+    if [ -z "$audio_dir" ] || [ -z "$labels_csv" ]; then
+        die "no corpus path: pass --audio_dir DIR --labels_csv FILE or set CORPUS_AUDIO and CORPUS_LABELS in db.sh"
+    fi
+    [ -d "$audio_dir" ] || die "--audio_dir $audio_dir is not a directory"
+    [ -f "$labels_csv" ] || die "--labels_csv $labels_csv not found"
+fi
+exp=$expdir/$tag
+save_command_line "$exp" bash run.sh "${original_args[@]}"
+log "command line saved to $exp/run.sh; stages $stage..$stop_stage, backend $backend"
+
+torchrun=()
+if [ "$ngpu" -gt 1 ]; then
+    torchrun=(torchrun --standalone --nproc_per_node "$ngpu" --no-python)
+fi
+
+if run_stage 0; then
+    stage_begin 0 "manifests from $audio_dir and $labels_csv"
+    # shellcheck disable=SC2086
+    step "$datadir/.stage0.done" "prepare $datadir" \
+        utils/run_local.sh "$datadir/log/prepare.log" toolkit prepare generic "$audio_dir" "$labels_csv" "$datadir" \
+        --label-map "$label_map" --dev-fraction "$dev_fraction" $prepare_opts
+    stage_end
+fi
+
+if run_stage 1; then
+    stage_begin 1 "transcripts ($asr_opts)"
+    for split in $splits; do
+        out=$datadir/$split/asr
+        # shellcheck disable=SC2086
+        step "$out/log/shards_nj$nj.done" "transcribe $split in $nj jobs" \
+            gpu_cmd --done-dir "$out/log/done_nj$nj" JOB=1:"$nj" "$out/log/transcribe.JOB.log" \
+            toolkit transcribe "$datadir/$split/manifest.csv" "$out" --nj "$nj" --job JOB $asr_opts
+        step "$out/.stage1.done" "merge the transcripts of $split" \
+            utils/run_local.sh "$out/log/merge.log" toolkit transcribe "$datadir/$split/manifest.csv" "$out" --nj "$nj" --merge
+    done
+    stage_end
+fi
+
+if run_stage 2; then
+    stage_begin 2 "features of every stream in $ensemble_conf"
+    stream_lines=$(python -m toolkit.recipes_support streams "$ensemble_conf" --encoder-dir "$encoder_conf_dir")
+    while IFS=$'\t' read -r stream encoder <&3; do
+        for split in $splits; do
+            out=$dumpdir/features/$stream/$split
+            # shellcheck disable=SC2086
+            step "$out/log/shards_nj$nj.done" "extract $stream for $split in $nj jobs" \
+                gpu_cmd --done-dir "$out/log/done_nj$nj" JOB=1:"$nj" "$out/log/extract.JOB.log" \
+                toolkit extract "$datadir/$split/asr/manifest.csv" "$out" --encoder "$encoder" --nj "$nj" --job JOB $extract_opts
+            step "$out/.stage2.done" "merge the $stream shards of $split" \
+                utils/run_local.sh "$out/log/merge.log" \
+                toolkit extract "$datadir/$split/asr/manifest.csv" "$out" --encoder "$encoder" --nj "$nj" --merge
+        done
+    done 3<<<"$stream_lines"
+    stage_end
+fi
+
+# train_members MEDUSA_STAGE: train every member of the ensemble config (MEDUSA stage 1 or 2).
+train_members() {
+    local medusa_stage=$1 member_lines name config streams fields overrides
+    member_lines=$(python -m toolkit.recipes_support members "$ensemble_conf")
+    while IFS=$'\t' read -r -a fields <&3; do
+        name=${fields[0]} config=${fields[1]} streams=${fields[2]}
+        overrides=(--set "data.streams=$streams" --set "data.manifest_dir=$datadir" --set "data.features_dir=$dumpdir/features")
+        for override in "${fields[@]:3}" $train_overrides; do
+            overrides+=(--set "$override")
+        done
+        step "$exp/members/$name/.recipe_stage$medusa_stage.done" "train $name on $streams (MEDUSA stage $medusa_stage)" \
+            gpu_cmd "$exp/members/$name/log/train_stage$medusa_stage.log" \
+            "${torchrun[@]}" toolkit train "$config" --exp-dir "$exp/members/$name" --medusa-stage "$medusa_stage" \
+            --resume "${overrides[@]}"
+    done 3<<<"$member_lines"
+}
+
+if run_stage 3; then
+    stage_begin 3 "MEDUSA stage 1: every member on the full training data"
+    train_members 1
+    stage_end
+fi
+
+if run_stage 4; then
+    stage_begin 4 "MEDUSA stage 2: every member on class-balanced subsets"
+    train_members 2
+    stage_end
+fi
+
+if run_stage 5; then
+    stage_begin 5 "MEDUSA stages 3-4: meta-classifier and soup"
+    member_lines=$(python -m toolkit.recipes_support members "$ensemble_conf")
+    member_args=()
+    while IFS=$'\t' read -r name _; do
+        member_args+=(--member "$exp/members/$name")
+    done <<<"$member_lines"
+    # shellcheck disable=SC2086
+    step "$exp/ensemble/.recipe_stage5.done" "ensemble of $((${#member_args[@]} / 2)) members" \
+        utils/run_local.sh "$exp/ensemble/log/ensemble.log" \
+        toolkit ensemble "${member_args[@]}" --manifest "$datadir/development/manifest.csv" --out-dir "$exp/ensemble" \
+        --tag "$tag" --submissions-dir "$exp/ensemble/leaderboard" --report "$exp/report.md" $ensemble_opts
+    stage_end
+fi
+
+if run_stage 6; then
+    stage_begin 6 "leaderboard files for test3, validated; scores"
+    scores=$exp/scores
+    mkdir -p "$scores"
+    step "$scores/.test3_written.done" "write $submission_dir/${tag}_*.csv" \
+        utils/run_local.sh "$scores/log/write_test3.log" python -m toolkit.recipes_support write-submissions \
+        "$exp/ensemble/predictions/test3.csv" "$submission_dir" --tag "$tag" --manifest "$datadir/test3/manifest.csv"
+    step "$scores/.development_written.done" "write the Development (out-of-fold) files" \
+        utils/run_local.sh "$scores/log/write_development.log" python -m toolkit.recipes_support write-submissions \
+        "$exp/ensemble/predictions/development_oof.csv" "$exp/ensemble/development" --tag "${tag}_development" \
+        --manifest "$datadir/development/manifest.csv"
+    for task in categorical attributes; do
+        toolkit validate "$submission_dir/${tag}_$task.csv" --manifest "$datadir/test3/manifest.csv" ||
+            die "$submission_dir/${tag}_$task.csv is not a valid leaderboard file (report above)"
+        if python -m toolkit.recipes_support has-labels "$datadir/development/manifest.csv" --task "$task"; then
+            toolkit score "$exp/ensemble/development/${tag}_development_$task.csv" \
+                --reference "$datadir/development/manifest.csv" | tee "$scores/development_$task.txt"
+        fi
+        if [ -n "$test_key" ] && python -m toolkit.recipes_support has-labels "$test_key" --task "$task"; then
+            toolkit score "$submission_dir/${tag}_$task.csv" --reference "$test_key" | tee "$scores/test3_$task.txt"
+        fi
+    done
+    log "leaderboard files: $submission_dir/${tag}_categorical.csv, $submission_dir/${tag}_attributes.csv"
+    log "report: $exp/report.md; scores: $scores/"
+    stage_end
+fi
