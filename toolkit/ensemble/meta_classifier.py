@@ -108,8 +108,8 @@ def fit_meta_classifier(
     weight.requires_grad_(True)
     bias.requires_grad_(True)
     optimiser = torch.optim.LBFGS(
-        [weight, bias], lr=1.0, max_iter=config.max_iterations, tolerance_grad=1e-9,
-        tolerance_change=1e-12, history_size=20, line_search_fn="strong_wolfe",
+        [weight, bias], lr=1.0, max_iter=config.max_iterations, tolerance_grad=1e-6,
+        tolerance_change=1e-9, history_size=20, line_search_fn="strong_wolfe",
     )
 
     def closure():

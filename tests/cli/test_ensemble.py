@@ -1,0 +1,32 @@
+from click.testing import CliRunner
+
+from toolkit.cli import main
+from tests.ensemble.conftest import Corpus
+
+
+def test_ensemble_command_prints_the_table_and_writes_the_leaderboard_files(tmp_path):
+    corpus = Corpus(tmp_path, dev_rows=90, test_rows=12)
+    members_file = tmp_path / "members.txt"
+    members_file.write_text("# members of the ensemble\n" + "\n".join(str(m) for m in corpus.members[1:]) + "\n")
+    out_dir = tmp_path / "exp" / "demo" / "ensemble"
+    result = CliRunner().invoke(main, [
+        "ensemble", "--member", str(corpus.members[0]), "--members-file", str(members_file),
+        "--manifest", str(corpus.manifest), "--out-dir", str(out_dir), "--submissions-dir", str(tmp_path / "subs"),
+        "--tag", "demo", "--folds", "3", "--soup-runs", "1",
+    ])
+    assert result.exit_code == 0, result.output
+    assert "| soup |" in result.output and "| member m2 |" in result.output
+    assert (tmp_path / "subs" / "demo_categorical.csv").is_file()
+    assert (tmp_path / "exp" / "demo" / "report.md").is_file()
+
+
+def test_ensemble_command_reports_a_missing_prediction_file_without_traceback(tmp_path):
+    corpus = Corpus(tmp_path, dev_rows=30, test_rows=4)
+    (corpus.members[0] / "predictions" / "test3.csv").unlink()
+    result = CliRunner().invoke(main, [
+        "ensemble", *[arg for m in corpus.members for arg in ("--member", str(m))],
+        "--manifest", str(corpus.manifest), "--out-dir", str(tmp_path / "out"), "--tag", "x",
+    ])
+    assert result.exit_code == 1
+    assert "error:" in result.output and "m0/predictions/test3.csv" in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,102 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from toolkit.emotions import EMOTION_CODES
+from toolkit.ensemble.combine import (
+    HARD_VOTING, META, SOFT_VOTING, SOUP, EnsembleConfig, held_out_predictions, run_ensemble, score_rows,
+)
+from toolkit.ensemble.members import load_members, stack_inputs
+from toolkit.ensemble.meta_classifier import MetaConfig, fit_meta_classifier
+from toolkit.metrics import macro_f1
+from toolkit.utils.errors import ToolkitError
+
+from .conftest import Corpus
+
+FAST = EnsembleConfig(folds=3, soup_runs=2, seed=1, meta=MetaConfig(max_iterations=60))
+
+
+def test_end_to_end_writes_table_soup_report_and_valid_leaderboard_files(tmp_path):
+    # Member m2 reliably predicts the wrong class (true + 1): voting suffers, the meta-classifier learns it.
+    corpus = Corpus(tmp_path, accuracies=(0.5, 0.45, 0.85), shifts=(0, 0, 1))
+    out_dir = tmp_path / "exp" / "tag" / "ensemble"
+    result = run_ensemble(corpus.members, corpus.manifest, out_dir, tmp_path / "submissions", "tag",
+                          config=FAST, report_path=tmp_path / "exp" / "tag" / "report.md")
+    table = pd.read_csv(out_dir / "combination.csv").set_index("method")
+    assert list(table.index) == ["member m0", "member m1", "member m2", HARD_VOTING, SOFT_VOTING,
+                                 "best single member", META, SOUP]
+    assert table.loc[SOUP, "macro_f1"] > table.loc[SOFT_VOTING, "macro_f1"] + 0.1
+    assert table.loc[META, "macro_f1"] > table.loc["best single member", "macro_f1"]
+    assert table.loc[SOUP, "rows_f1"] == int((corpus.dev_classes >= 0).sum())
+
+    categorical = pd.read_csv(tmp_path / "submissions" / "tag_categorical.csv")
+    attributes = pd.read_csv(tmp_path / "submissions" / "tag_attributes.csv")
+    assert list(categorical.columns) == ["FileName", "EmoClass"]
+    assert list(attributes.columns) == ["FileName", "EmoAct", "EmoVal", "EmoDom"]
+    assert categorical["FileName"].tolist() == sorted(corpus.test_names)
+    assert set(categorical["EmoClass"]) <= set(EMOTION_CODES)
+    assert attributes[["EmoAct", "EmoVal", "EmoDom"]].to_numpy().min() >= 1.0
+    test_predictions = pd.read_csv(out_dir / "predictions" / "test3.csv")
+    assert [EMOTION_CODES[i] for i in test_predictions.filter(like="logit_").to_numpy().argmax(axis=1)] == \
+        categorical["EmoClass"].tolist()
+    # The soup on test3 is right far more often than chance (m2's shift corrected).
+    accuracy = (categorical["EmoClass"] == [EMOTION_CODES[c] for c in corpus.test_classes]).mean()
+    assert accuracy > 0.6
+
+    report = (tmp_path / "exp" / "tag" / "report.md").read_text()
+    assert "# tag: ensemble report" in report and "| soup |" in report
+    for figure in ("combination", "confusion_soup", "per_class_f1", "test_distribution"):
+        assert (tmp_path / "exp" / "tag" / "figures" / f"{figure}.png").stat().st_size > 1000
+    assert result.test_classes.shape == (len(corpus.test_names),)
+
+
+def test_rerun_is_skipped_until_inputs_or_settings_change(tmp_path):
+    corpus = Corpus(tmp_path, dev_rows=120, test_rows=16)
+    out_dir = tmp_path / "ensemble"
+    arguments = (corpus.members, corpus.manifest, out_dir, tmp_path / "submissions", "t")
+    assert run_ensemble(*arguments, config=FAST) is not None
+    stamp = (out_dir / "soup.json").stat().st_mtime_ns
+    assert run_ensemble(*arguments, config=FAST) is None
+    assert (out_dir / "soup.json").stat().st_mtime_ns == stamp
+    (tmp_path / "submissions" / "t_attributes.csv").unlink()
+    assert run_ensemble(*arguments, config=FAST) is not None
+    assert run_ensemble(*arguments, config=EnsembleConfig(folds=3, soup_runs=1, seed=1, meta=FAST.meta)) is not None
+
+
+def test_held_out_scores_do_not_leak_labels(tmp_path):
+    # Labels independent of the inputs: a score on rows the meta-classifier was fitted on would be
+    # well above chance (it memorises), the out-of-fold score must stay near chance (1/8).
+    corpus = Corpus(tmp_path, accuracies=(0.0,) * 8, shifts=(0,) * 8, dev_rows=160, test_rows=8, seed=3)
+    members = load_members(corpus.members, "development")
+    classes = np.random.default_rng(9).integers(0, 8, 160)
+    attributes = np.random.default_rng(10).uniform(1, 7, (160, 3))
+    config = EnsembleConfig(folds=4, soup_runs=1, seed=0, meta=MetaConfig(weight_decay=1e-6, max_iterations=100))
+    held_out = held_out_predictions(members, classes, attributes, config)
+    in_sample = fit_meta_classifier(stack_inputs(members), classes, attributes, config=config.meta)
+    in_sample_f1 = macro_f1(classes, in_sample.apply(stack_inputs(members))[0].argmax(axis=1))
+    assert in_sample_f1 > 0.4
+    assert score_rows(classes, attributes, held_out[META])["macro_f1"] < 0.25
+
+
+def test_manifest_that_does_not_match_the_members_is_an_error(tmp_path):
+    corpus = Corpus(tmp_path, dev_rows=60, test_rows=8)
+    frame = pd.read_csv(corpus.manifest)
+    frame.iloc[1:].to_csv(corpus.manifest, index=False)
+    with pytest.raises(ToolkitError, match=r"FileNames differ from .*manifest\.csv.*1 extra FileName"):
+        run_ensemble(corpus.members, corpus.manifest, tmp_path / "out", None, "t", config=FAST)
+
+
+def test_test_key_scores_the_written_leaderboard_files(tmp_path):
+    corpus = Corpus(tmp_path, accuracies=(0.9, 0.9), shifts=(0, 0), dev_rows=120, test_rows=40)
+    key = tmp_path / "test3_labels.csv"
+    pd.DataFrame({
+        "FileName": corpus.test_names, "EmoClass": [EMOTION_CODES[c] for c in corpus.test_classes],
+        "EmoAct": corpus.test_attributes[:, 0], "EmoVal": corpus.test_attributes[:, 1],
+        "EmoDom": corpus.test_attributes[:, 2],
+    }).to_csv(key, index=False)
+    result = run_ensemble(corpus.members, corpus.manifest, tmp_path / "out", tmp_path / "subs", "k",
+                          config=FAST, test_key=key)
+    expected = macro_f1(corpus.test_classes, result.test_classes)
+    assert result.test_scores["macro_f1"] == pytest.approx(expected)
+    assert result.test_scores["macro_f1"] > 0.7
+    assert result.test_scores["ccc_mean"] > 0.8
