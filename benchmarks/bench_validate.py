@@ -88,7 +88,7 @@ def main() -> None:
         ("python -c 'import toolkit.cli'", [python, "-c", "import toolkit.cli"]),
         ("toolkit validate (T1, 3200 rows, valid)", toolkit + ["validate", str(paths["categorical"])]),
         ("toolkit validate (T2, 3200 rows, valid)", toolkit + ["validate", str(paths["attributes"])]),
-        ("toolkit validate (T1, 3200 rows, 9600 problems)", toolkit + ["validate", str(paths["broken"])]),
+        ("toolkit validate (T1, 3200 rows, every row bad)", toolkit + ["validate", str(paths["broken"])]),
         (f"toolkit validate --manifest ({args.dev_rows} rows)",
          toolkit + ["validate", str(paths["dev_submission"]), "--manifest", str(paths["dev_reference"])]),
         (f"toolkit score ({args.dev_rows} rows)",

@@ -5,7 +5,10 @@ import logging
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from toolkit.emotions import EMOTION_CODES
 from toolkit.submission.validate import validate_submission
 from toolkit.submission.write import write_submissions
 from toolkit.utils.errors import ToolkitError
@@ -78,3 +81,26 @@ def test_rewriting_replaces_previous_files(tmp_path):
     write_submissions(tmp_path, "sys", NAMES, ["A", "A", "A"], np.full((3, 3), 4.0))
     categorical, _ = write_submissions(tmp_path, "sys", NAMES, ["N", "N", "N"], np.full((3, 3), 4.0))
     assert {row[1] for row in read_rows(categorical)[1:]} == {"N"}
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.dictionaries(
+        st.from_regex(r"MSP-PODCAST_[0-9]{4}_[0-9]{4}\.wav", fullmatch=True),
+        st.tuples(st.sampled_from(list(EMOTION_CODES)),
+                  st.lists(st.floats(-10, 20, allow_nan=False), min_size=3, max_size=3)),
+        min_size=1, max_size=20,
+    )
+)
+def test_written_files_read_back_as_the_clipped_predictions(tmp_path, rows):
+    names = list(rows)
+    codes = [rows[name][0] for name in names]
+    attributes = np.array([rows[name][1] for name in names])
+    categorical, attribute_file = write_submissions(tmp_path, "prop", names, codes, attributes)
+    class_report = validate_submission(categorical, names, strict=True)
+    attribute_report = validate_submission(attribute_file, names, strict=True)
+    assert class_report.valid and attribute_report.valid
+    assert class_report.records == dict(zip(names, codes))
+    expected = np.clip(attributes, 1, 7)
+    read_back = np.array([attribute_report.records[name] for name in names])
+    np.testing.assert_allclose(read_back, expected, atol=5e-7)
