@@ -2,32 +2,14 @@
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
-import soundfile
 
-from tests.asr.speech import write_speech
-
-SENTENCES = {
-    "utt_hello.wav": "Hello world.",
-    "utt_station.wav": "Where is the train station?",
-    "utt_morning.wav": "Good morning everyone.",
-}
-
-
-def write_manifest_csv(path: Path, rows) -> Path:
-    pd.DataFrame(rows, columns=["FileName", "path", "text"]).to_csv(path, index=False)
-    return path
+from tests.asr.speech import SENTENCES, write_manifest_csv, write_speech_corpus
 
 
 @pytest.fixture(scope="session")
 def speech_dir(tmp_path_factory) -> Path:
-    directory = tmp_path_factory.mktemp("speech")
-    for name, sentence in SENTENCES.items():
-        write_speech(directory / name, sentence)
-    (directory / "utt_garbage.wav").write_bytes(b"this is not a wav file")
-    soundfile.write(str(directory / "utt_empty.wav"), [], 16000)
-    return directory
+    return write_speech_corpus(tmp_path_factory.mktemp("speech"))
 
 
 @pytest.fixture()

@@ -60,6 +60,33 @@ def write_speech(path: Path, text: str) -> Path:
     return path
 
 
+#: What the test corpus says; each is transcribed word for word by the offline tiny.en.
+SENTENCES = {
+    "utt_hello.wav": "Hello world.",
+    "utt_station.wav": "Where is the train station?",
+    "utt_morning.wav": "Good morning everyone.",
+}
+
+
+def write_speech_corpus(directory: Path) -> Path:
+    """The spoken ``SENTENCES`` plus ``utt_garbage.wav`` (not audio) and ``utt_empty.wav`` (no samples)."""
+    import soundfile
+
+    for name, sentence in SENTENCES.items():
+        write_speech(directory / name, sentence)
+    (directory / "utt_garbage.wav").write_bytes(b"this is not a wav file")
+    soundfile.write(str(directory / "utt_empty.wav"), np.zeros(0, dtype=np.float32), 16000)
+    return directory
+
+
+def write_manifest_csv(path: Path, rows) -> Path:
+    """A minimal manifest (FileName, path, text) from ``rows`` of those three values."""
+    import pandas as pd
+
+    pd.DataFrame(rows, columns=["FileName", "path", "text"]).to_csv(path, index=False)
+    return path
+
+
 def build_tiny_openai_whisper(path: Path, seed: int = 0) -> Path:
     """A random English-only openai-whisper checkpoint (``{"dims", "model_state_dict"}``) of about 2 M parameters."""
     import torch

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.asr.conftest import SENTENCES, write_manifest_csv
+from tests.asr.speech import SENTENCES, write_manifest_csv
 from toolkit.asr import transcribe as transcribe_module
 from toolkit.asr.backends import AsrOptions
 from toolkit.asr.transcribe import merge_transcripts, transcribe_manifest

@@ -3,11 +3,21 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
-# The spoken-corpus fixtures live with the ASR tests; importing them registers them here too.
-from tests.asr.conftest import speech_dir, speech_manifest, write_manifest_csv  # noqa: F401
+from tests.asr.speech import SENTENCES, write_manifest_csv, write_speech_corpus
 from toolkit.cli import main
+
+
+@pytest.fixture(scope="module")
+def speech_dir(tmp_path_factory):
+    return write_speech_corpus(tmp_path_factory.mktemp("speech"))
+
+
+@pytest.fixture()
+def speech_manifest(speech_dir, tmp_path):
+    return write_manifest_csv(tmp_path / "manifest.csv", [(name, str(speech_dir / name), text) for name, text in SENTENCES.items()])
 
 
 def run(*args):
