@@ -2,6 +2,8 @@
 
 import csv
 import logging
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -104,3 +106,12 @@ def test_written_files_read_back_as_the_clipped_predictions(tmp_path, rows):
     expected = np.clip(attributes, 1, 7)
     read_back = np.array([attribute_report.records[name] for name in names])
     np.testing.assert_allclose(read_back, expected, atol=5e-7)
+
+
+def test_submission_package_never_imports_torch_or_transformers():
+    code = (
+        "import sys\nimport toolkit.submission.write, toolkit.submission.score, toolkit.cli.score\n"
+        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == "[]"
