@@ -154,6 +154,7 @@ def transcribe_shard(
         return report
     pending = [row for row in rows.itertuples(index=False) if row.FileName not in finished]
     report.resumed = len(rows) - len(pending)
+    report.failed = sum(1 for name in rows["FileName"] if finished.get(name, {}).get(ASR_COLUMN, "") is None)
     if pending:
         recognizer = get_recognizer()
         with open(results_path, "a", encoding="utf-8") as out, tqdm(
