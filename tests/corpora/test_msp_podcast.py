@@ -4,6 +4,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.corpora.msp_layout import CONSENSUS_HEADER, DEFAULT_ROWS, TEST3_NAMES, build_release, write_wav
 from toolkit.corpora.msp_podcast import prepare_msp_podcast
@@ -306,3 +308,22 @@ def test_file_whose_votes_are_all_unusable_falls_back_to_its_consensus_class(tmp
     assert row_of(train, "MSP-PODCAST_0001_0001.wav")["n_annotators"] == "0"
     np.testing.assert_allclose(soft_of(train, "MSP-PODCAST_0001_0001.wav"), [1, 0, 0, 0, 0, 0, 0, 0])
     assert summary["skipped"] == {"unknown_annotator_class": 2}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.text(alphabet=st.sampled_from(list('AXO,.;"\n\r 7wav-MSP_\x00é')), max_size=40), max_size=6),
+       keep_header=st.booleans())
+def test_property_any_consensus_file_gives_rows_or_a_clear_error(tmp_path, lines, keep_header):
+    from toolkit.corpora.msp_podcast import read_consensus
+    from toolkit.data.problems import ProblemLog
+
+    path = tmp_path / "labels_consensus.csv"
+    path.write_text("\n".join(([CONSENSUS_HEADER] if keep_header else []) + lines), encoding="utf-8")
+    problems = ProblemLog()
+    try:
+        frame, names = read_consensus(path, problems)
+    except ToolkitError as error:
+        assert str(path) in str(error)
+        return
+    assert set(frame["FileName"]) <= names
+    assert frame["EmoClass"].isin(list("ASHUFDCNOX")).all()

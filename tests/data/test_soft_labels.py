@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from toolkit.data.soft_labels import (
     SoftLabelAccumulator,
@@ -114,3 +116,42 @@ def test_accumulator_sums_per_file_counts_annotators_and_drops_repeated_annotato
     assert np.isnan(normalise(sums)[index["f2"]]).all()  # an Other vote under drop gives no mass
     assert duplicates.tolist() == [4]
     assert accumulator.describe(duplicates) == [("f1", 13)]
+
+
+NAMES = ["Angry", "Sad", "Happy", "Surprise", "Fear", "Disgust", "Contempt", "Neutral", "Other-x", "Frustrated", ""]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    votes=st.lists(st.tuples(st.sampled_from(["f1", "f2", "f3"]), st.sampled_from(["W1", "W2", "W3", "W4"]),
+                             st.sampled_from(NAMES), st.lists(st.sampled_from(NAMES), max_size=3)), max_size=25),
+    weight=st.sampled_from([0.0, 0.25, 1.0]),
+    policy=st.sampled_from(["drop", "uniform", "neutral"]),
+)
+def test_property_soft_labels_are_distributions_over_first_votes(votes, weight, policy):
+    rule = SoftLabelRule(secondary_weight=weight, other_policy=policy)
+    accumulator = SoftLabelAccumulator()
+    if votes:
+        names, workers, majors, seconds = zip(*votes)
+        seconds = [",".join(choice) for choice in seconds]
+        contributions, usable = annotator_votes(majors, seconds, rule)
+        accumulator.add(names, workers, contributions, usable)
+    index, sums, counts, _ = accumulator.result()
+    soft = normalise(sums)
+    first_votes = {}
+    for name, worker, major, second in votes:
+        first_votes.setdefault((name, worker), (major, ",".join(second)))
+    for name, position in index.items():
+        expected = np.zeros(8)
+        usable_count = 0
+        for (file_name, _), (major, second) in first_votes.items():
+            vector = vote_vector(major, second, rule) if file_name == name else None
+            if vector is not None:
+                expected += vector
+                usable_count += 1
+        assert counts[position] == usable_count
+        if expected.sum() > 0:
+            np.testing.assert_allclose(soft[position], expected / expected.sum(), rtol=1e-5)
+            assert soft[position].sum() == pytest.approx(1.0)
+        else:
+            assert np.isnan(soft[position]).all()

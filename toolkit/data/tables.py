@@ -71,10 +71,13 @@ def read_csv_chunks(path: Path, columns: Sequence[str], problems: ProblemLog,
     names = header + [_EXTRA]
     skipped: List[int] = []
     rows_seen = 0
-    reader = pd.read_csv(
-        path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig", header=None, skiprows=1,
-        names=names, index_col=False, chunksize=chunk_rows, on_bad_lines="warn",
-    )
+    try:
+        reader = pd.read_csv(
+            path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig", header=None, skiprows=1,
+            names=names, index_col=False, chunksize=chunk_rows, on_bad_lines="warn",
+        )
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise ToolkitError(f"{path}: not a readable CSV ({error}); fix the file and re-run") from None
     with reader:
         while True:
             with warnings.catch_warnings(record=True) as caught:
