@@ -1,0 +1,217 @@
+"""Model bundles: everything ``toolkit predict`` needs to apply a trained system to new audio.
+
+``export_bundle`` reads an ensemble directory (``soup.json`` written by ``toolkit ensemble``,
+which names the member directories in input order), each member's ``best.pt``, the encoder
+configs ``<encoder_dir>/<stream>.yaml`` of every stream the members use, and the ASR options;
+it writes a directory::
+
+    bundle.json               format, members (name, streams), encoder specs per stream, ASR options, soup
+    members/<name>/best.pt    each member's selected checkpoint (loadable with load_member)
+    models/<name>/            copies of encoder / ASR models given as local paths (hub names and
+                              ``package:`` models are resolved where the bundle is used)
+
+The bundle is written under a temporary name and renamed into place, so it is complete or absent.
+``load_bundle`` reads it back and checks it.
+"""
+
+import dataclasses
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from toolkit.ensemble.meta_classifier import LinearWeights
+from toolkit.ensemble.members import INPUTS_PER_MEMBER
+from toolkit.utils.atomic import PathLike
+from toolkit.utils.errors import ToolkitError
+
+logger = logging.getLogger(__name__)
+
+BUNDLE_FORMAT = "toolkit.bundle"
+BUNDLE_VERSION = 1
+TEXT_KINDS = ("hf_text",)
+
+
+@dataclass
+class BundleMember:
+    name: str
+    streams: List[str]
+
+
+@dataclass
+class Bundle:
+    """A loaded bundle description (weights stay on disk until :func:`load_members` is called)."""
+
+    root: Path
+    members: List[BundleMember]
+    encoders: Dict[str, Dict]     # stream name -> EncoderSpec fields
+    asr: Optional[Dict]           # AsrOptions fields, None when no stream needs a transcript
+    soup: LinearWeights
+    source: Dict = field(default_factory=dict)
+
+    def member_dir(self, name: str) -> Path:
+        return self.root / "members" / name
+
+    @property
+    def streams(self) -> List[str]:
+        """Every stream any member uses, in first-use order."""
+        seen: List[str] = []
+        for member in self.members:
+            seen.extend(stream for stream in member.streams if stream not in seen)
+        return seen
+
+    def encoder_spec(self, stream: str):
+        from toolkit.features.encoders import EncoderSpec
+
+        raw = dict(self.encoders[stream])
+        model = raw.get("model", "")
+        if model.startswith("bundle:"):
+            raw["model"] = str(self.root / model.split(":", 1)[1])
+        return EncoderSpec.from_dict(raw, where=f"{self.root / 'bundle.json'}: encoders.{stream}")
+
+    def asr_options(self):
+        from toolkit.asr.backends import AsrOptions
+
+        raw = dict(self.asr or {})
+        if str(raw.get("model", "")).startswith("bundle:"):
+            raw["model"] = str(self.root / raw["model"].split(":", 1)[1])
+        return AsrOptions(**raw)
+
+
+def _copy_model(model: str, bundle_tmp: Path, name: str) -> str:
+    """Copy a local model file or directory into the bundle; return the value to store."""
+    source = Path(model)
+    if not source.exists():
+        return model
+    target = bundle_tmp / "models" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        shutil.copytree(source, target)
+    else:
+        target = target.with_suffix(source.suffix)
+        shutil.copy2(source, target)
+    return f"bundle:{target.relative_to(bundle_tmp).as_posix()}"
+
+
+def _spec_fields(spec) -> Dict:
+    return {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec) if f.name != "where"}
+
+
+def export_bundle(
+    ensemble_dir: PathLike,
+    bundle_dir: PathLike,
+    encoder_dir: PathLike,
+    asr_options=None,
+    copy_models: bool = True,
+    force: bool = False,
+) -> Path:
+    """Write a self-contained bundle of the soup in ``ensemble_dir``; returns ``bundle_dir``."""
+    from toolkit.features.encoders import EncoderSpec
+    from toolkit.training.checkpoint import read_checkpoint
+
+    ensemble_dir, bundle_dir, encoder_dir = Path(ensemble_dir), Path(bundle_dir), Path(encoder_dir)
+    soup_path = ensemble_dir / "soup.json"
+    if not soup_path.is_file():
+        raise ToolkitError(f"{soup_path}: not found; run toolkit ensemble --out-dir {ensemble_dir} first")
+    soup = json.loads(soup_path.read_text(encoding="utf-8"))
+    if bundle_dir.exists() and not force:
+        raise ToolkitError(f"{bundle_dir}: already exists; remove it or pass --force to replace it")
+
+    members: List[BundleMember] = []
+    checkpoints = {}
+    for name, member_dir in zip(soup["members"], soup["member_dirs"]):
+        payload = read_checkpoint(Path(member_dir) / "best.pt")
+        streams = [stream["name"] for stream in payload["streams"]]
+        members.append(BundleMember(name=name, streams=streams))
+        checkpoints[name] = Path(member_dir) / "best.pt"
+    weights = LinearWeights.from_dict(soup["soup"])
+    if weights.weight.shape[1] != INPUTS_PER_MEMBER * len(members):
+        raise ToolkitError(f"{soup_path}: soup expects {weights.weight.shape[1]} inputs, not {len(members)} members x {INPUTS_PER_MEMBER}")
+
+    tmp = bundle_dir.with_name(f"{bundle_dir.name}.tmp-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        encoders = {}
+        needs_text = False
+        for stream in dict.fromkeys(s for member in members for s in member.streams):
+            spec = EncoderSpec.from_yaml(encoder_dir / f"{stream}.yaml")
+            fields = _spec_fields(spec)
+            if copy_models and spec.model:
+                fields["model"] = _copy_model(spec.model, tmp, stream)
+            encoders[stream] = fields
+            needs_text = needs_text or spec.kind in TEXT_KINDS
+        asr = None
+        if needs_text:
+            from toolkit.asr.backends import AsrOptions
+
+            asr = dict((asr_options or AsrOptions()).as_dict())
+            if copy_models:
+                asr["model"] = _copy_model(str(asr["model"]), tmp, "asr")
+        for member in members:
+            target = tmp / "members" / member.name / "best.pt"
+            target.parent.mkdir(parents=True)
+            shutil.copy2(checkpoints[member.name], target)
+        description = {
+            "format": BUNDLE_FORMAT,
+            "format_version": BUNDLE_VERSION,
+            "members": [dataclasses.asdict(member) for member in members],
+            "encoders": encoders,
+            "asr": asr,
+            "soup": weights.to_dict(),
+            "source": {"ensemble_dir": str(ensemble_dir.resolve()), "config": soup.get("config")},
+        }
+        (tmp / "bundle.json").write_text(json.dumps(description, indent=2) + "\n", encoding="utf-8")
+        if bundle_dir.exists():
+            shutil.rmtree(bundle_dir)
+        os.replace(tmp, bundle_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    logger.info("bundle of %d members over streams %s written to %s", len(members), ", ".join(encoders), bundle_dir)
+    return bundle_dir
+
+
+def load_bundle(bundle_dir: PathLike) -> Bundle:
+    root = Path(bundle_dir)
+    path = root / "bundle.json"
+    if not path.is_file():
+        raise ToolkitError(f"{path}: not found; {root} is not a bundle (create one with toolkit export)")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ToolkitError(f"{path}: not valid JSON ({error}); re-export the bundle") from None
+    if raw.get("format") != BUNDLE_FORMAT:
+        raise ToolkitError(f"{path}: not a toolkit bundle (format {raw.get('format')!r})")
+    if raw.get("format_version", 0) > BUNDLE_VERSION:
+        raise ToolkitError(f"{path}: written by a newer toolkit (format {raw['format_version']}); upgrade the toolkit")
+    bundle = Bundle(
+        root=root,
+        members=[BundleMember(**member) for member in raw["members"]],
+        encoders=raw["encoders"],
+        asr=raw.get("asr"),
+        soup=LinearWeights.from_dict(raw["soup"]),
+        source=raw.get("source", {}),
+    )
+    missing = [str(bundle.member_dir(m.name) / "best.pt") for m in bundle.members if not (bundle.member_dir(m.name) / "best.pt").is_file()]
+    if missing:
+        raise ToolkitError(f"{path}: member checkpoint(s) missing: {', '.join(missing)}; re-export the bundle")
+    unknown = [s for s in bundle.streams if s not in bundle.encoders]
+    if unknown:
+        raise ToolkitError(f"{path}: no encoder spec for stream(s) {', '.join(unknown)}; re-export the bundle")
+    return bundle
+
+
+def load_members(bundle: Bundle, device: str = "cpu") -> List:
+    """The members' DeepSER models (eval mode), in the soup's input order."""
+    from toolkit.training.checkpoint import load_member
+
+    return [load_member(bundle.member_dir(member.name), device=device)[0] for member in bundle.members]
+
+
+def text_streams(bundle: Bundle) -> Sequence[str]:
+    return [stream for stream in bundle.streams if bundle.encoders[stream]["kind"] in TEXT_KINDS]

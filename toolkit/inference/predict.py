@@ -1,0 +1,177 @@
+"""Apply an exported bundle to audio files: transcription, features, members, soup.
+
+Reads a bundle (:mod:`toolkit.inference.bundle`) and audio files (any format soundfile reads;
+resampled to 16 kHz mono); writes nothing itself (the CLI prints or saves the rows). Files are
+processed in small batches, so memory stays bounded however many files are given. Features are
+rounded through float16 exactly as the feature store keeps them for training. A file that
+cannot be read, transcribed or encoded gets a row with its ``error`` and no prediction.
+"""
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from toolkit.emotions import ATTRIBUTE_MAX, ATTRIBUTE_MIN, ATTRIBUTES, EMOTION_CODES, PROB_COLUMNS
+from toolkit.ensemble.members import softmax
+from toolkit.inference.bundle import Bundle, load_bundle, load_members, text_streams
+from toolkit.utils.atomic import PathLike
+from toolkit.utils.errors import ToolkitError
+
+logger = logging.getLogger(__name__)
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+STAGES = ("audio", "asr", "features", "members", "soup")
+
+
+@dataclass
+class FilePrediction:
+    file: str
+    emo_class: str = ""
+    probabilities: Optional[np.ndarray] = None  # (8,) over ASHUFDCN
+    attributes: Optional[np.ndarray] = None     # (3,) EmoAct, EmoVal, EmoDom on 1-7
+    transcript: Optional[str] = None
+    error: str = ""
+
+    def as_row(self) -> Dict[str, object]:
+        row: Dict[str, object] = {"file": self.file, "EmoClass": self.emo_class}
+        for index, column in enumerate(PROB_COLUMNS):
+            row[column] = None if self.probabilities is None else round(float(self.probabilities[index]), 6)
+        for index, name in enumerate(ATTRIBUTES):
+            row[name] = None if self.attributes is None else round(float(self.attributes[index]), 4)
+        if self.transcript is not None:
+            row["transcript"] = self.transcript
+        row["error"] = self.error
+        return row
+
+
+@dataclass
+class StageTimes:
+    """Wall-clock seconds per stage and the seconds of audio processed."""
+
+    seconds: Dict[str, float] = field(default_factory=lambda: {stage: 0.0 for stage in STAGES})
+    audio_seconds: float = 0.0
+
+    def add(self, stage: str, started: float) -> None:
+        self.seconds[stage] += time.perf_counter() - started
+
+
+def find_audio(inputs: Sequence[PathLike]) -> List[Path]:
+    """Audio files named, or found under named directories (recursively, sorted)."""
+    found: List[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise ToolkitError(f"{path}: no such audio file or directory")
+    if not found:
+        raise ToolkitError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) in {', '.join(map(str, inputs))}")
+    return found
+
+
+class Predictor:
+    """A loaded bundle: members, encoders and (for text streams) the recogniser, on one device."""
+
+    def __init__(self, bundle: "Bundle | PathLike", device: str = "auto"):
+        from toolkit.features.encoders import load_encoder
+        from toolkit.utils.device import resolve_device
+
+        self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+        self.device = resolve_device(device)
+        self.models = load_members(self.bundle, device=str(self.device))
+        self.encoders = {stream: load_encoder(self.bundle.encoder_spec(stream), self.device) for stream in self.bundle.streams}
+        self.recognizer = None
+        if text_streams(self.bundle):
+            from toolkit.asr.backends import load_backend
+
+            self.recognizer = load_backend(self.bundle.asr_options(), device=str(self.device))
+        self.times = StageTimes()
+
+    def _features(self, stream: str, inputs: List) -> List[Optional[np.ndarray]]:
+        encoder = self.encoders[stream]
+        outputs = encoder.encode(inputs)
+        # Members were trained on float16 stores: round the same way so predictions match.
+        rounded = [output.astype(np.float16).astype(np.float32) for output in outputs]
+        return [array if array.shape[0] and np.isfinite(array).all() else None for array in rounded]
+
+    def predict_batch(self, paths: Sequence[Path]) -> List[FilePrediction]:
+        from toolkit.data.audio import TARGET_SAMPLE_RATE, load_audio
+        from toolkit.training.inference import predict_batch
+
+        results = [FilePrediction(file=str(path)) for path in paths]
+        waveforms: Dict[int, np.ndarray] = {}
+        started = time.perf_counter()
+        for index, path in enumerate(paths):
+            try:
+                waveform = load_audio(path)
+            except ToolkitError as error:
+                results[index].error = str(error)
+                continue
+            if waveform.size == 0:
+                results[index].error = f"{path}: audio file holds no samples"
+                continue
+            waveforms[index] = waveform
+            self.times.audio_seconds += waveform.size / TARGET_SAMPLE_RATE
+        self.times.add("audio", started)
+
+        started = time.perf_counter()
+        if self.recognizer is not None:
+            for index in list(waveforms):
+                text = self.recognizer(waveforms[index]).strip()
+                results[index].transcript = text
+                if not text:
+                    results[index].error = "empty transcript: the recogniser heard no words, so the text stream has no input"
+                    del waveforms[index]
+        self.times.add("asr", started)
+
+        started = time.perf_counter()
+        features: Dict[str, Dict[int, np.ndarray]] = {}
+        for stream, encoder in self.encoders.items():
+            order = list(waveforms)
+            inputs = [results[i].transcript if encoder.modality == "text" else waveforms[i] for i in order]
+            arrays = self._features(stream, inputs) if order else []
+            features[stream] = {}
+            for index, array in zip(order, arrays):
+                if array is None:
+                    results[index].error = f"stream {stream}: encoder returned no frames or non-finite features"
+                    del waveforms[index]
+                else:
+                    features[stream][index] = array
+        self.times.add("features", started)
+
+        kept = list(waveforms)
+        if not kept:
+            return results
+        started = time.perf_counter()
+        blocks = []
+        for member, model in zip(self.bundle.members, self.models):
+            logits, attributes = predict_batch(model, {s: [features[s][i] for i in kept] for s in member.streams})
+            blocks.append(np.concatenate([softmax(logits.astype(np.float64)), attributes.astype(np.float64)], axis=1))
+        self.times.add("members", started)
+
+        started = time.perf_counter()
+        logits, attributes = self.bundle.soup.apply(np.concatenate(blocks, axis=1))
+        probabilities = softmax(logits)
+        attributes = np.clip(attributes, ATTRIBUTE_MIN, ATTRIBUTE_MAX)
+        for row, index in enumerate(kept):
+            results[index].probabilities = probabilities[row]
+            results[index].attributes = attributes[row]
+            results[index].emo_class = EMOTION_CODES[int(probabilities[row].argmax())]
+        self.times.add("soup", started)
+        return results
+
+    def predict_files(self, paths: Sequence[Path], batch_size: int = 8, progress: bool = True) -> Iterator[FilePrediction]:
+        if batch_size < 1:
+            raise ToolkitError(f"--batch-size must be at least 1, got {batch_size}")
+        with tqdm(total=len(paths), desc="predict", unit="file", disable=not progress) as bar:
+            for start in range(0, len(paths), batch_size):
+                batch = list(paths[start:start + batch_size])
+                yield from self.predict_batch(batch)
+                bar.update(len(batch))
