@@ -65,3 +65,14 @@ def fbank_system(tmp_path):
     spec = StreamSpec("fbank", 24, 1)
     ensemble_dir = write_system(tmp_path, [[spec], [spec]])
     return ensemble_dir, encoder_dir
+
+
+def speech(path: Path, text: str, seed: int = 0) -> Path:
+    """Real synthetic speech (espeak-ng through the mini corpus' renderer) written as a 16 kHz wav."""
+    from toolkit.corpora.mini_podcast.script import Prosody
+    from toolkit.corpora.mini_podcast.synthesis import render
+
+    prosody = Prosody(pitch=50, pitch_range=50, rate=160, volume=100, word_gap=0, pause_ms=0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    soundfile.write(path, render(text, "en-us", prosody, np.random.default_rng(seed)), 16000)
+    return path
