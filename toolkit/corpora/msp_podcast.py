@@ -133,11 +133,23 @@ def _write_splits(frames: Dict, output_dir: Path, audio_dir: Path, transcript_di
             headers.flush()
         frame["text"] = _read_transcripts(frame["FileName"], transcript_dir, problems)
         split_dir = output_dir / split
+        split_stats[split] = _split_stats(frame, scan_audio)
+        frame[list(SOFT_COLUMNS)] = np.stack([_float_text(frame[column].to_numpy(dtype=float))
+                                              for column in SOFT_COLUMNS], axis=1)
         write_manifest(frame[MANIFEST_COLUMNS], split_dir / "manifest.csv")
         mark_done(split_dir)
-        split_stats[split] = _split_stats(frame, scan_audio)
         logger.info("wrote %s (%d rows)", split_dir / "manifest.csv", len(frame))
     return split_stats
+
+
+def _float_text(values: np.ndarray) -> np.ndarray:
+    """Floats as the text pandas would write (``repr``), empty for NaN, formatted once per distinct value:
+    soft labels take few distinct values, and float-to-text dominated writing the manifests."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values, sort=False)
+    text = np.array([repr(float(value)) for value in uniques] + [""], dtype=object)
+    return text[codes]
 
 
 def _find_layout(root: Path):

@@ -1,8 +1,8 @@
 """Readers of MSP-Podcast's per-annotator labels, in the three formats seen in releases.
 
 Reads ``Labels/labels_detailed.csv`` or ``.json``; writes nothing. Every format is turned into
-chunks of one row per (file, annotator) with the columns ``ANNOTATION_COLUMNS`` plus
-``location`` helpers for error messages:
+chunks of one row per (file, annotator) with the columns ``ANNOTATION_COLUMNS`` plus ``line``
+(``AnnotationSource.location`` turns a row into ``path:line``, or the JSON keys, for messages):
 
 1. ``json``: ``{"<file>.wav": {"<worker>": {"EmoClass_Major": ..., "EmoClass_Second": ...}}}``
 2. ``csv-rows``: one CSV row per annotator with ``FileName, WorkerID, EmoClass_Major, EmoClass_Second``
@@ -27,7 +27,6 @@ from toolkit.utils.errors import ToolkitError
 
 ANNOTATION_COLUMNS: List[str] = ["FileName", "WorkerID", "EmoClass_Major", "EmoClass_Second"]
 ANNOTATION_FILE_NAMES = ("labels_detailed.csv", "labels_detailed.json")
-FORMATS = ("json", "csv-rows", "csv-packed")
 CHUNK_ROWS = 200_000
 
 
