@@ -3,7 +3,9 @@
 Reads an encoder YAML file and the model it names (a hub name or a local directory, through
 the same ``from_pretrained`` call; or a PyPI package shipping a model, ``package:<module>``).
 Writes nothing. Every encoder turns a batch of inputs (16 kHz mono waveforms, or transcripts)
-into one float32 ``(frames, dim)`` array per input, with padding removed.
+into one float32 ``(frames, dim)`` array per input, with padding removed, in two steps:
+``prepare`` (CPU work: normalising, padding, mel spectra, tokenising; the extraction driver runs
+it in a background thread for the next batch) and ``forward`` (the model, then trimming).
 
 Kinds:
 
@@ -179,8 +181,14 @@ class Encoder:
             "unit": "frame" if self.modality == "audio" else "token",
         }
 
-    def encode(self, inputs: Sequence) -> List[np.ndarray]:
+    def prepare(self, inputs: Sequence):
+        return list(inputs)
+
+    def forward(self, prepared) -> List[np.ndarray]:
         raise NotImplementedError
+
+    def encode(self, inputs: Sequence) -> List[np.ndarray]:
+        return self.forward(self.prepare(inputs))
 
 
 class FbankEncoder(Encoder):
@@ -202,7 +210,7 @@ class FbankEncoder(Encoder):
     def batch_cost(self, lengths: Sequence[float]) -> float:
         return float(sum(lengths))
 
-    def encode(self, inputs: Sequence[np.ndarray]) -> List[np.ndarray]:
+    def forward(self, inputs: Sequence[np.ndarray]) -> List[np.ndarray]:
         import torch
         import torchaudio.compliance.kaldi as kaldi
 
@@ -235,19 +243,27 @@ class _WhisperWindows:
 
     batch_cost = staticmethod(whisper_cost)
 
-    def encode(self, inputs: Sequence[np.ndarray]) -> List[np.ndarray]:
+    def prepare(self, inputs: Sequence[np.ndarray]):
         windows, owners = [], []
         for index, waveform in enumerate(inputs):
             for window in whisper_windows(waveform):
                 windows.append(window)
                 owners.append(index)
-        outputs = self.encode_windows(windows)
-        pieces: List[List[np.ndarray]] = [[] for _ in inputs]
-        for owner, window, output in zip(owners, windows, outputs):
-            pieces[owner].append(output[: whisper_frames(len(window))])
+        return len(inputs), owners, [len(window) for window in windows], self.prepare_windows(windows)
+
+    def forward(self, prepared) -> List[np.ndarray]:
+        count, owners, lengths, mels = prepared
+        outputs = self.forward_windows(mels)
+        pieces: List[List[np.ndarray]] = [[] for _ in range(count)]
+        for owner, length, output in zip(owners, lengths, outputs):
+            pieces[owner].append(output[: whisper_frames(length)])
         return [np.concatenate(parts, axis=0) for parts in pieces]
 
-    def encode_windows(self, windows: List[np.ndarray]) -> List[np.ndarray]:
+    def prepare_windows(self, windows: List[np.ndarray]):
+        """Log-Mel spectra of the windows, each padded with silence to 30 s."""
+        raise NotImplementedError
+
+    def forward_windows(self, mels) -> List[np.ndarray]:
         raise NotImplementedError
 
 
@@ -290,12 +306,14 @@ class HFAudioEncoder(Encoder):
     def meta(self) -> Dict:
         return {**super().meta(), "revision": self.revision}
 
-    def encode(self, inputs: Sequence[np.ndarray]) -> List[np.ndarray]:
-        import torch
-
-        batch = self.extractor(
+    def prepare(self, inputs: Sequence[np.ndarray]):
+        return self.extractor(
             list(inputs), sampling_rate=SAMPLE_RATE, padding=True, return_attention_mask=True, return_tensors="pt"
         )
+
+    def forward(self, batch) -> List[np.ndarray]:
+        import torch
+
         values = batch["input_values"].to(self.device, self.model.dtype)
         mask = batch["attention_mask"].to(self.device)
         with torch.inference_mode():
@@ -317,13 +335,15 @@ class HFWhisperEncoder(_WhisperWindows, HFAudioEncoder):
     def batch_budget(self) -> float:
         return max(30.0, float(self.spec.batch_seconds))
 
-    def encode_windows(self, windows: List[np.ndarray]) -> List[np.ndarray]:
+    def prepare_windows(self, windows: List[np.ndarray]):
+        # The feature extractor pads every window with silence to the full 30 s, as Whisper was trained.
+        return self.extractor(windows, sampling_rate=SAMPLE_RATE, return_tensors="pt")["input_features"]
+
+    def forward_windows(self, mels) -> List[np.ndarray]:
         import torch
 
-        # The feature extractor pads every window with silence to the full 30 s, as Whisper was trained.
-        batch = self.extractor(windows, sampling_rate=SAMPLE_RATE, return_tensors="pt")
         with torch.inference_mode():
-            output = self.model(batch["input_features"].to(self.device, self.model.dtype), output_hidden_states=True)
+            output = self.model(mels.to(self.device, self.model.dtype), output_hidden_states=True)
             features = self.layer_spec.apply(output.hidden_states).float().cpu().numpy()
         return list(features)
 
@@ -358,14 +378,17 @@ class CT2WhisperEncoder(_WhisperWindows, Encoder):
         storage = ctranslate2.StorageView.from_array(np.ascontiguousarray(mels, dtype=np.float32))
         return np.array(self.whisper.model.encode(storage, to_cpu=True))
 
-    def encode_windows(self, windows: List[np.ndarray]) -> List[np.ndarray]:
+    def prepare_windows(self, windows: List[np.ndarray]) -> np.ndarray:
         extractor = self.whisper.feature_extractor
         mels = []
         for window in windows:
             padded = np.zeros(WHISPER_WINDOW_SAMPLES, dtype=np.float32)
             padded[: len(window)] = window
             mels.append(extractor(padded, padding=0)[:, : extractor.nb_max_frames])
-        return list(self._encode_mels(np.stack(mels)))
+        return np.stack(mels)
+
+    def forward_windows(self, mels: np.ndarray) -> List[np.ndarray]:
+        return list(self._encode_mels(mels))
 
 
 class HFTextEncoder(Encoder):
@@ -416,20 +439,24 @@ class HFTextEncoder(Encoder):
         """Tokens of each text including special tokens, before truncation."""
         return [len(ids) for ids in self.tokenizer(list(texts), add_special_tokens=True)["input_ids"]]
 
-    def encode(self, inputs: Sequence[str]) -> List[np.ndarray]:
-        import torch
-
+    def prepare(self, inputs: Sequence[str]):
         batch = self.tokenizer(
             list(inputs), padding=True, truncation=True, max_length=self.max_tokens,
             return_special_tokens_mask=True, return_tensors="pt",
         )
         keep = (batch.pop("special_tokens_mask") == 0) & (batch["attention_mask"] == 1)
+        return dict(batch), keep
+
+    def forward(self, prepared) -> List[np.ndarray]:
+        import torch
+
+        batch, keep = prepared
         batch = {key: value.to(self.device) for key, value in batch.items()}
         with torch.inference_mode():
             output = self.model(**batch, output_hidden_states=True)
             features = self.layer_spec.apply(output.hidden_states).float().cpu().numpy()
         keep = keep.numpy()
-        return [features[i][keep[i]] for i in range(len(inputs))]
+        return [features[i][keep[i]] for i in range(len(keep))]
 
 
 def load_encoder(spec: EncoderSpec, device) -> Encoder:

@@ -120,24 +120,33 @@ def _text_items(rows, encoder, column: str, failures: Dict[str, str]) -> List[It
     return items
 
 
-def _load_inputs(encoder: Encoder, batch: Sequence[Item]) -> Tuple[List[Item], List, Dict[str, str]]:
-    """Decode a batch's audio (text needs nothing); items that cannot be read become failures."""
+def _load_inputs(encoder: Encoder, batch: Sequence[Item]) -> Tuple[List[Item], List, object, Dict[str, str]]:
+    """Decode a batch's audio and prepare the encoder's input; unreadable items become failures.
+
+    Runs in the loader thread. When preparing the batch fails, ``prepared`` is None and the main
+    thread encodes the batch again item by item to name the culprit.
+    """
     if encoder.modality == "text":
-        return list(batch), [item.source for item in batch], {}
-    kept, inputs, failures = [], [], {}
-    for item in batch:
-        try:
-            inputs.append(load_audio(item.source))
-            kept.append(item)
-        except ToolkitError as error:
-            failures[item.file_name] = _clean(error)
-    return kept, inputs, failures
+        kept, inputs, failures = list(batch), [item.source for item in batch], {}
+    else:
+        kept, inputs, failures = [], [], {}
+        for item in batch:
+            try:
+                inputs.append(load_audio(item.source))
+                kept.append(item)
+            except ToolkitError as error:
+                failures[item.file_name] = _clean(error)
+    try:
+        prepared = encoder.prepare(inputs) if inputs else None
+    except Exception:  # retried item by item in _encode, which records the reason
+        prepared = None
+    return kept, inputs, prepared, failures
 
 
-def _encode(encoder: Encoder, items: List[Item], inputs: List) -> Tuple[List, Dict[str, str]]:
+def _encode(encoder: Encoder, items: List[Item], inputs: List, prepared=None) -> Tuple[List, Dict[str, str]]:
     """Encode a batch; if it fails, encode its members one by one to isolate the culprit."""
     try:
-        outputs = encoder.encode(inputs)
+        outputs = encoder.forward(prepared) if prepared is not None else encoder.encode(inputs)
     except Exception as error:  # any encoder error fails its utterance (fatal with --strict, in the caller)
         if len(items) == 1:
             return [None], {items[0].file_name: f"encoder failed: {_clean(error)}"}
@@ -182,13 +191,13 @@ def extract_shard(encoder: Encoder, items: List[Item], store_dir: Path, num_jobs
         with ThreadPoolExecutor(max_workers=1) as loader:
             upcoming = loader.submit(_load_inputs, encoder, pending[0]) if pending else None
             for index in range(len(pending)):
-                kept, inputs, load_failures = upcoming.result()
+                kept, inputs, prepared, load_failures = upcoming.result()
                 if index + 1 < len(pending):
                     upcoming = loader.submit(_load_inputs, encoder, pending[index + 1])
                 if strict and load_failures:
                     name, reason = next(iter(load_failures.items()))
                     raise ToolkitError(f"{name}: {reason} (--strict)")
-                outputs, encode_failures = _encode(encoder, kept, inputs) if kept else ([], {})
+                outputs, encode_failures = _encode(encoder, kept, inputs, prepared) if kept else ([], {})
                 if strict and encode_failures:
                     name, reason = next(iter(encode_failures.items()))
                     raise ToolkitError(f"{name}: {reason} (--strict)")
