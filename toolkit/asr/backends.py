@@ -9,7 +9,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Protocol
 
 import numpy as np
 
@@ -54,11 +54,10 @@ class AsrOptions:
         }
 
 
-class Recognizer:
+class Recognizer(Protocol):
     """A loaded model: ``recognizer(waveform) -> text`` for one 16 kHz mono float32 utterance."""
 
-    def __call__(self, waveform: np.ndarray) -> str:
-        raise NotImplementedError
+    def __call__(self, waveform: np.ndarray) -> str: ...
 
 
 def resolve_model(model: str) -> str:
@@ -97,7 +96,7 @@ def _device_parts(device: str):
     return torch_device, torch_device.type, torch_device.index or 0
 
 
-class FasterWhisperRecognizer(Recognizer):
+class FasterWhisperRecognizer:
     """CTranslate2 Whisper: int8 on CPU, float16 on CUDA unless ``compute_type`` says otherwise."""
 
     def __init__(self, options: AsrOptions, device: str = "auto"):
@@ -116,6 +115,9 @@ class FasterWhisperRecognizer(Recognizer):
                 "without internet give a local CTranslate2 directory, or --model tiny.en-offline"
             ) from None
         self.options = options
+        if not logger.isEnabledFor(logging.DEBUG):
+            # faster-whisper logs a line per utterance at INFO, which buries the progress bar.
+            logging.getLogger("faster_whisper").setLevel(logging.WARNING)
 
     def __call__(self, waveform: np.ndarray) -> str:
         # transcribe() returns a lazy generator: decoding happens while the segments are read.
@@ -128,7 +130,7 @@ class FasterWhisperRecognizer(Recognizer):
         return " ".join(segment.text.strip() for segment in segments).strip()
 
 
-class OpenAIWhisperRecognizer(Recognizer):
+class OpenAIWhisperRecognizer:
     """The reference PyTorch Whisper (``whisper.load_model``); fp16 on CUDA, fp32 on CPU."""
 
     def __init__(self, options: AsrOptions, device: str = "auto"):

