@@ -1,5 +1,6 @@
 """``toolkit train``: MEDUSA stage 1 or 2 of one DeepSER member (a thin layer over toolkit.training)."""
 
+import os
 from pathlib import Path
 
 import click
@@ -32,6 +33,8 @@ def train(config_path: Path, exp_dir: Path, medusa_stage: int, overrides, resume
     config = load_config(config_path, overrides)
     result = train_member(config, exp_dir, medusa_stage, resume=resume, device=device,
                           predict_train=predict_train, stop_after_steps=stop_after_steps)
+    if os.environ.get("RANK", "0") != "0":
+        return
     state = "finished" if result.finished else "stopped (continue with --resume)"
     click.echo(f"stage {result.stage} {state}: best Development Macro-F1 {result.best_macro_f1:.4f} "
                f"(epoch {result.best_epoch}); selected checkpoint {result.exp_dir / 'best.pt'}")

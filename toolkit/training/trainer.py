@@ -205,7 +205,7 @@ class StageTrainer:
                 from toolkit.training.losses import class_weights
 
                 weights = class_weights(self.train_data.targets, config.loss.class_weight_alpha)
-            logger.info("stage 1 class weights %s", dict(zip(EMOTION_CODES, np.round(weights, 3).tolist())))
+            logger.info("stage 1 class weights %s", {c: round(float(w), 3) for c, w in zip(EMOTION_CODES, weights)})
         else:
             weights = None
         self.class_weights = None if weights is None else torch.tensor(weights, device=self.context.device)
@@ -465,6 +465,9 @@ def train_member(config: TrainingConfig, exp_dir: PathLike, stage: int, resume: 
         best = read_checkpoint(exp_dir / "best.pt")
         return TrainResult(exp_dir, stage, float(best["dev_macro_f1"]), int(best["epoch"]), finished=True)
     context = init_distributed(device)
+    if not context.is_main:
+        # One log per run: the other processes only report problems.
+        logging.getLogger("toolkit").setLevel(logging.WARNING)
     try:
         result = StageTrainer(config, exp_dir, stage, context, resume, predict_train, stop_after_steps).run()
         return broadcast_object(context, result)

@@ -1,0 +1,141 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from tests.training.corpus import tiny_overrides, write_corpus
+from toolkit.features.store import FeatureStore
+from toolkit.predictions import read_predictions
+from toolkit.training.checkpoint import load_member, read_checkpoint
+from toolkit.training.config import load_config
+from toolkit.training.history import METRIC_COLUMNS
+from toolkit.training.inference import predict_batch
+from toolkit.training.trainer import train_member
+from toolkit.utils.errors import ToolkitError
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return write_corpus(tmp_path_factory.mktemp("corpus"), per_class=4)
+
+
+def _config(root, *extra, epochs=2):
+    return load_config(None, tiny_overrides(root, epochs=epochs) + list(extra))
+
+
+def _metrics(exp):
+    return pd.read_csv(exp / "metrics.csv").drop(columns="seconds")
+
+
+@pytest.fixture(scope="module")
+def larger_corpus(tmp_path_factory):
+    return write_corpus(tmp_path_factory.mktemp("larger"), per_class=8)
+
+
+@pytest.fixture(scope="module")
+def trained(larger_corpus, tmp_path_factory):
+    """Stage 1 then stage 2 of one member on the synthetic corpus."""
+    exp = tmp_path_factory.mktemp("exp") / "member"
+    config = _config(larger_corpus, "stage1.max_epochs=4", "stage2.max_epochs=2")
+    first = train_member(config, exp, 1, device="cpu")
+    stage1_rows = len(pd.read_csv(exp / "metrics.csv"))
+    second = train_member(config, exp, 2, device="cpu", predict_train=True)
+    return exp, first, second, stage1_rows
+
+
+def test_stages_write_the_documented_files(trained):
+    exp, first, second, stage1_rows = trained
+    assert first.finished and second.finished and stage1_rows == 4
+    for name in ("best.pt", "config.yaml", "metrics.png", "stage1/best.pt", "stage1/last.pt", ".stage1.done",
+                 ".stage2.done", "stage2/last.pt"):
+        assert (exp / name).exists(), name
+    assert (exp / "metrics.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    metrics = pd.read_csv(exp / "metrics.csv")
+    assert list(metrics.columns) == METRIC_COLUMNS
+    assert metrics["stage"].tolist() == [1, 1, 1, 1, 2, 2]
+    assert metrics["lr"].tolist() == [3e-3] * 4 + [1e-3] * 2
+    selected = read_checkpoint(exp / "best.pt")
+    assert selected["dev_macro_f1"] == pytest.approx(metrics["dev_macro_f1"].max(), abs=1e-5)
+    assert load_config(exp / "config.yaml").to_dict() == selected["config"]
+
+
+def test_the_model_learns_the_synthetic_classes(trained):
+    exp = trained[0]
+    # Chance level is 0.125 for 8 balanced classes.
+    assert pd.read_csv(exp / "metrics.csv")["dev_macro_f1"].max() > 0.5
+
+
+def test_predictions_cover_each_split_and_match_predict_batch(trained, larger_corpus):
+    exp, corpus = trained[0], larger_corpus
+    expected_rows = {"development": 34, "test3": 8, "train": 68}
+    for split, rows in expected_rows.items():
+        frame = read_predictions(exp / "predictions" / f"{split}.csv")
+        assert len(frame) == rows and frame["FileName"].is_monotonic_increasing
+    model, config = load_member(exp)
+    assert [spec.name for spec in model.streams] == config.data.streams == ["acoustic", "text"]
+    frame = read_predictions(exp / "predictions" / "development.csv").head(5)
+    stores = {name: FeatureStore(corpus / "features" / name / "development") for name in config.data.streams}
+    logits, attributes = predict_batch(model, {name: [store[f] for f in frame["FileName"]] for name, store in stores.items()})
+    np.testing.assert_allclose(logits, frame[[c for c in frame.columns if c.startswith("logit_")]].to_numpy(),
+                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(attributes, frame[["EmoAct", "EmoVal", "EmoDom"]].to_numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_a_finished_stage_is_skipped_on_rerun(trained, larger_corpus):
+    exp = trained[0]
+    stamp = (exp / "best.pt").stat().st_mtime_ns
+    result = train_member(_config(larger_corpus), exp, 2, device="cpu")
+    assert result.finished and (exp / "best.pt").stat().st_mtime_ns == stamp
+
+
+def test_runs_are_deterministic_and_resume_mid_epoch_matches_an_uninterrupted_run(corpus, tmp_path):
+    # Dropout and frequent MixUp make the random state matter; 36 rows / batch 8 = 5 steps per epoch.
+    extra = ("model.dropout=0.2", "mixup.p=0.7", "train.checkpoint_every_steps=2")
+    config = _config(corpus, *extra)
+    train_member(config, tmp_path / "a", 1, device="cpu")
+    train_member(config, tmp_path / "b", 1, device="cpu")
+    stopped = train_member(config, tmp_path / "c", 1, device="cpu", stop_after_steps=3)
+    assert not stopped.finished and not (tmp_path / "c" / "best.pt").exists()
+    with pytest.raises(ToolkitError, match="pass --resume"):
+        train_member(config, tmp_path / "c", 1, device="cpu")
+    resumed = train_member(config, tmp_path / "c", 1, device="cpu", resume=True)
+    assert resumed.finished
+    reference = _metrics(tmp_path / "a")
+    for other in ("b", "c"):
+        pd.testing.assert_frame_equal(_metrics(tmp_path / other), reference)
+        state = read_checkpoint(tmp_path / other / "best.pt")["model_state"]
+        for name, tensor in read_checkpoint(tmp_path / "a" / "best.pt")["model_state"].items():
+            assert torch.equal(state[name], tensor), name
+
+
+@pytest.mark.parametrize("ablation", [
+    ("loss.targets=onehot",),
+    ("model.fusion=late",),
+    ("mixup.p=0",),
+    ("loss.multitask=false",),
+    ("model.pooling=attentive_stats", "train.grad_accumulation=2", "loss.attribute_loss=ccc"),
+])
+def test_every_ablation_switch_runs(corpus, tmp_path, ablation):
+    result = train_member(_config(corpus, *ablation, epochs=1), tmp_path, 1, device="cpu")
+    assert result.finished
+    assert len(read_predictions(tmp_path / "predictions" / "development.csv")) == 18
+    saved = read_checkpoint(tmp_path / "best.pt")["config"]
+    for override in ablation:
+        key, value = override.split("=")
+        section, name = key.split(".")
+        assert saved[section][name] == yaml.safe_load(value)
+
+
+def test_stage2_needs_stage1(corpus, tmp_path):
+    with pytest.raises(ToolkitError, match="run --medusa-stage 1 first"):
+        train_member(_config(corpus), tmp_path, 2, device="cpu")
+
+
+def test_stage2_refuses_a_different_model_than_stage1(trained, larger_corpus, tmp_path):
+    import shutil
+
+    exp = tmp_path / "copy"
+    shutil.copytree(trained[0] / "stage1", exp / "stage1")
+    with pytest.raises(ToolkitError, match="model.hidden_dim"):
+        train_member(_config(larger_corpus, "model.hidden_dim=8"), exp, 2, device="cpu")
