@@ -88,6 +88,10 @@ def resolve_model(model: str) -> str:
     return model
 
 
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
+
+
 def _device_parts(device: str):
     """(torch device, type, index) from ``auto|cpu|cuda[:N]``."""
     from toolkit.utils.device import resolve_device
@@ -111,7 +115,7 @@ class FasterWhisperRecognizer:
             self.model = WhisperModel(model, device=device_type, device_index=device_index, compute_type=compute_type)
         except Exception as error:  # hub errors, missing files, bad formats: all mean "this model cannot be used"
             raise ToolkitError(
-                f"faster-whisper could not load model {options.model!r} ({type(error).__name__}: {error}); "
+                f"faster-whisper could not load model {options.model!r} ({type(error).__name__}: {_one_line(error)}); "
                 "without internet give a local CTranslate2 directory, or --model tiny.en-offline"
             ) from None
         self.options = options
@@ -150,8 +154,9 @@ class OpenAIWhisperRecognizer:
             raise
         except Exception as error:  # download failures, unknown names, corrupt checkpoints
             raise ToolkitError(
-                f"openai-whisper could not load model {options.model!r} ({type(error).__name__}: {error}); "
-                f"known names: {', '.join(whisper.available_models())}; without internet give a local .pt checkpoint"
+                f"openai-whisper could not load model {options.model!r} ({type(error).__name__}: {_one_line(error)}); "
+                f"known names: {', '.join(whisper.available_models())}; without internet give a local .pt checkpoint, "
+                f"a CTranslate2 directory, or --model {OFFLINE_TINY_EN}"
             ) from None
         if options.language and not self.model.is_multilingual and options.language != "en":
             raise ToolkitError(f"model {options.model!r} is English-only but --language {options.language} was asked for")
