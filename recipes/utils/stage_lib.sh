@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # Small helpers shared by the recipes' run.sh (sourced): logging, stage timing, done-marked steps.
 
-_log_at() {
-    local line=$1
-    shift
-    echo "$(date '+%Y-%m-%d %H:%M:%S') ($(basename "$0"):$line) $*"
+# The line of the recipe script (not of this file) that led to the current call.
+_recipe_line() {
+    local i
+    for ((i = 1; i < ${#BASH_SOURCE[@]}; i++)); do
+        if [ "${BASH_SOURCE[i]}" != "${BASH_SOURCE[0]}" ]; then
+            echo "${BASH_LINENO[i - 1]}"
+            return
+        fi
+    done
+    echo "?"
 }
 
 log() {
-    _log_at "${BASH_LINENO[0]}" "$@"
+    echo "$(date '+%Y-%m-%d %H:%M:%S') ($(basename "$0"):$(_recipe_line)) $*"
 }
 
 die() {
-    _log_at "${BASH_LINENO[0]}" "ERROR: $*" >&2
+    log "ERROR: $*" >&2
     exit 1
 }
 

@@ -31,9 +31,12 @@ def corpus(tmp_path):
         "sub/e.wav,neutral,s3,dev,3,3,3\n"
         "c.wav,frustrated,s3,dev,4,2,4\n"
         "d.wav,,s4,test,,,\n"
+
         "stereo.wav,mixed,s1,train,2,2,2\n"
         "missing.wav,sad,s5,train,1,1,1\n"
         "a.wav,sad,s1,train,1,1,1\n"
+        "h.wav,happy,s2,train,9,5,3\n"
+        "i.wav,angry,s1,train,x,1,1\n"
     )
     return audio, labels
 
@@ -69,9 +72,11 @@ def test_manifests_have_every_column_one_hot_soft_labels_and_rescaled_attributes
     on_disk = json.loads((tmp_path / "data/prepare_summary.json").read_text())
     assert on_disk == json.loads(json.dumps(summary))
     assert on_disk["skipped"]["missing_audio"]["count"] == 1
-    assert on_disk["skipped"]["duplicate_filename"]["count"] == 1
-    assert "labels.csv:9" in on_disk["skipped"]["duplicate_filename"]["examples"][0]
+    assert on_disk["skipped"]["duplicate_file_name"]["count"] == 1
+    assert "labels.csv:9" in on_disk["skipped"]["duplicate_file_name"]["examples"][0]
     assert on_disk["unlisted_wavs_to_test3"] == 1
+    assert "labels.csv:10: 9.0 outside the attribute range [1, 5]" in on_disk["skipped"]["attribute_out_of_range"]["examples"][0]
+    assert on_disk["skipped"]["unparsable_number"]["count"] == 1
     assert on_disk["splits"]["train"]["rows"] == 3
 
 

@@ -20,6 +20,7 @@ that has rows (columns of ``toolkit.data.manifest.MANIFEST_COLUMNS``) and ``OUTD
 import hashlib
 import json
 import logging
+import math
 from collections import Counter
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
@@ -102,6 +103,8 @@ def _dev_by_hash(key: str, dev_fraction: float) -> bool:
 
 def _rescale(value: str, low: float, high: float) -> float:
     number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"attribute {value!r} is not a finite number")
     if not low <= number <= high:
         raise ValueError(f"{number} outside the attribute range [{low:g}, {high:g}]")
     return 1.0 + 6.0 * (number - low) / (high - low)
@@ -152,10 +155,10 @@ def prepare_generic(audio_dir: PathLike, labels_csv: PathLike, output_dir: PathL
             where = f"{labels_csv}:{record['line']}"
             file_name = record["FileName"]
             if not file_name:
-                problems.report("empty_filename", 1, [f"{where}: empty FileName; row skipped"])
+                problems.report("missing_file_name", 1, [f"{where}: empty FileName; row skipped"])
                 continue
             if file_name in seen:
-                problems.report("duplicate_filename", 1, [
+                problems.report("duplicate_file_name", 1, [
                     f"{where}: FileName {file_name} already on line {seen[file_name]}; row skipped"])
                 continue
             seen[file_name] = record["line"]
@@ -186,7 +189,8 @@ def prepare_generic(audio_dir: PathLike, labels_csv: PathLike, output_dir: PathL
                 attributes = {ATTRIBUTE_COLUMNS[name]: f"{_rescale(record[name], low, high):.4f}"
                               for name in ATTRIBUTE_COLUMNS if record.get(name, "")}
             except ValueError as error:
-                problems.report("bad_attribute", 1, [f"{where}: {error}; row skipped"])
+                reason = "attribute_out_of_range" if "outside" in str(error) else "unparsable_number"
+                problems.report(reason, 1, [f"{where}: {error}; row skipped"])
                 continue
             wav = audio_dir / file_name
             if not wav.is_file():
