@@ -37,8 +37,8 @@ def test_converted_encoder_matches_ctranslate2_on_the_same_audio(tiny_en_dir):
     reference_model = WhisperModel(tiny_en_dir, device="cpu", compute_type="float32")
     reference = np.array(reference_model.encode(mel.numpy()))[0]
     assert reference.shape == ours.shape == (1500, 384)
-    assert np.corrcoef(ours.ravel(), reference.ravel())[0, 1] > 0.999
-    assert np.abs(ours - reference).mean() < 0.02
+    # Same float32 arithmetic up to summation order: measured max difference 2e-5 on values of mean size 0.5.
+    np.testing.assert_allclose(ours, reference, atol=1e-3)
 
 
 def test_openai_whisper_transcribes_with_the_converted_offline_model():
