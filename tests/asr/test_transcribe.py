@@ -133,3 +133,15 @@ def test_killed_run_resumes_to_the_same_output(finished_run, tmp_path):
     lines = results.read_text().splitlines()
     assert lines[: len(finished_before)] == finished_before and len(lines) == len(SENTENCES)
     pd.testing.assert_frame_equal(read_csv(outdir / "manifest.csv"), read_csv(uninterrupted / "manifest.csv"))
+
+
+def test_no_speech_gives_an_empty_transcript_counted_but_not_failed(tmp_path):
+    import numpy as np
+    import soundfile
+
+    soundfile.write(str(tmp_path / "silence.wav"), np.zeros(32000, dtype=np.float32), 16000)
+    manifest = write_manifest_csv(tmp_path / "m.csv", [("silence.wav", "silence.wav", "")])  # relative to the manifest
+    transcribe_manifest(manifest, tmp_path / "asr", AsrOptions(vad=True, beam_size=1), device="cpu")
+    summary = json.loads((tmp_path / "asr" / "wer.json").read_text())
+    assert (summary["empty_transcripts"], summary["failed"]) == (1, 0)
+    assert read_csv(tmp_path / "asr" / "manifest.csv")["asr_text"].tolist() == [""]
