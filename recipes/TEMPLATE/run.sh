@@ -38,7 +38,7 @@ splits="train development test3" # splits transcribed and featurised
 prepare_opts=""                  # extra options of toolkit prepare generic, e.g. "--attribute-range 1 5"
 asr_opts="--backend faster-whisper --model tiny.en-offline --beam-size 1"  # options of toolkit transcribe
 extract_opts=""                  # extra options of toolkit extract, e.g. "--strict"
-encoder_conf_dir=conf/encoders   # one <stream>.yaml per feature stream
+encoder_conf_dir=../mini_podcast/conf/encoders  # one <stream>.yaml per feature stream
 ensemble_conf=conf/ensemble.yaml # the DeepSER members and the streams each one fuses
 train_overrides=""               # key=value overrides for every member, e.g. "stage1.max_epochs=2"
 ensemble_opts=""                 # extra options of toolkit ensemble, e.g. "--soup-runs 6 --folds 5"
