@@ -158,3 +158,32 @@ def build_tiny_roberta(directory: PathLike, max_position_embeddings: int = 66) -
     _build(RobertaModel, config, directory)
     tokenizer.save_pretrained(directory)
     return directory
+
+
+def build_tiny_modernbert(directory: PathLike) -> Path:
+    """A tiny ModernBertModel sharing the tiny BPE tokenizer of ``build_tiny_roberta``."""
+    from transformers import ModernBertConfig, ModernBertModel, RobertaTokenizer
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab, merges = _train_byte_level_bpe(directory)
+    tokenizer = RobertaTokenizer(vocab=vocab, merges=merges)
+    tokenizer.model_max_length = 128
+    config = ModernBertConfig(
+        vocab_size=len(vocab),
+        hidden_size=HIDDEN,
+        num_hidden_layers=LAYERS,
+        num_attention_heads=HEADS,
+        intermediate_size=2 * HIDDEN,
+        max_position_embeddings=128,
+        global_attn_every_n_layers=2,
+        local_attention=16,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        cls_token_id=tokenizer.cls_token_id,
+        sep_token_id=tokenizer.sep_token_id,
+    )
+    _build(ModernBertModel, config, directory)
+    tokenizer.save_pretrained(directory)
+    return directory

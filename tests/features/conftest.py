@@ -7,7 +7,10 @@ import pandas as pd
 import pytest
 import soundfile
 
-from tests.tiny_models import build_tiny_hubert, build_tiny_roberta, build_tiny_wav2vec2, build_tiny_wavlm, build_tiny_whisper
+from tests.tiny_models import (
+    build_tiny_hubert, build_tiny_modernbert, build_tiny_roberta, build_tiny_wav2vec2, build_tiny_wavlm,
+    build_tiny_whisper,
+)
 
 # Seconds of audio per test utterance: different lengths, so batches need padding.
 DURATIONS = [1.3, 0.6, 2.2, 0.9, 1.7, 0.4]
@@ -61,5 +64,6 @@ def tiny_models(tmp_path_factory):
         "wav2vec2": build_tiny_wav2vec2(root / "wav2vec2"),
         "whisper": build_tiny_whisper(root / "whisper"),
         "roberta": build_tiny_roberta(root / "roberta"),
+        "modernbert": build_tiny_modernbert(root / "modernbert"),
     }
 

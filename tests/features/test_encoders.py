@@ -140,8 +140,9 @@ def test_fbank_is_kaldi_fbank_of_16_bit_samples(tmp_path):
     assert features.shape == (98, 40)
 
 
-def test_text_encoder_drops_special_tokens_and_truncates(tiny_models):
-    encoder = load_encoder(spec(kind="hf_text", model=str(tiny_models["roberta"]), max_tokens=12), CPU)
+@pytest.mark.parametrize("family", ["roberta", "modernbert"])
+def test_text_encoder_drops_special_tokens_and_truncates(tiny_models, family):
+    encoder = load_encoder(spec(kind="hf_text", model=str(tiny_models[family]), max_tokens=12), CPU)
     assert encoder.modality == "text" and encoder.frame_rate is None and encoder.dim == 32
     texts = ["i am so happy", "what a surprise that was really unexpected and long " * 3, "sad"]
     tokens = [len(encoder.tokenizer(text, add_special_tokens=False)["input_ids"]) for text in texts]
