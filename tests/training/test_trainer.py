@@ -139,3 +139,15 @@ def test_stage2_refuses_a_different_model_than_stage1(trained, larger_corpus, tm
     shutil.copytree(trained[0] / "stage1", exp / "stage1")
     with pytest.raises(ToolkitError, match="model.hidden_dim"):
         train_member(_config(larger_corpus, "model.hidden_dim=8"), exp, 2, device="cpu")
+
+
+def test_nan_features_stop_training_with_the_utterance_named_even_from_a_worker(tmp_path):
+    root = write_corpus(tmp_path / "corpus", per_class=1, ambiguous=0)
+    store = FeatureStore(root / "features" / "text" / "train")
+    first = store.ids[0]
+    shard = np.memmap(root / "features" / "text" / "train" / "shards" / "1of1.f16", dtype=np.float16, mode="r+")
+    shard[1] = np.nan
+    shard.flush()
+    with pytest.raises(ToolkitError, match=f"^{store.store_dir}: features of {first} contain NaN") as error:
+        train_member(_config(root, "data.num_workers=1", epochs=1), tmp_path / "exp", 1, device="cpu")
+    assert "Traceback" not in str(error.value)

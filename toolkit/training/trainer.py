@@ -86,13 +86,21 @@ def _seed_everything(seed: int) -> None:
 
 
 def _loader(dataset: FeatureDataset, batches: List[List[int]], num_workers: int):
+    """Yield collated batches; a DataLoader worker's ToolkitError comes out as a plain one-line error."""
     import torch
     from torch.utils.data import DataLoader
 
     # A private generator: creating the iterator must not consume the global RNG that dropout uses,
     # or a resumed run would diverge from an uninterrupted one.
-    return DataLoader(dataset, batch_sampler=batches, collate_fn=collate, num_workers=num_workers,
-                      generator=torch.Generator().manual_seed(0), persistent_workers=False)
+    loader = DataLoader(dataset, batch_sampler=batches, collate_fn=collate, num_workers=num_workers,
+                        generator=torch.Generator().manual_seed(0), persistent_workers=False)
+    try:
+        yield from loader
+    except ToolkitError as error:
+        # A worker's error arrives wrapped in its traceback text; keep only the message for the user.
+        message = str(error).rstrip().splitlines()[-1]
+        prefix = "toolkit.utils.errors.ToolkitError: "
+        raise ToolkitError(message[len(prefix):] if message.startswith(prefix) else str(error)) from None
 
 
 def predict_split(model, data: SplitData, config: TrainingConfig, context: DistContext):
