@@ -69,6 +69,8 @@ def test_english_only_model_refuses_another_language(tmp_path):
     checkpoint = build_tiny_openai_whisper(tmp_path / "tiny-random.pt")
     with pytest.raises(ToolkitError, match="English-only"):
         load_backend(AsrOptions(backend="openai-whisper", model=str(checkpoint), language="de"), device="cpu")
+    with pytest.raises(ToolkitError, match="English-only"):
+        load_backend(AsrOptions(backend="faster-whisper", model=OFFLINE_TINY_EN, language="de"), device="cpu")
 
 
 def test_bad_options_fail_before_any_model_is_loaded():

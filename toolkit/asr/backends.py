@@ -118,6 +118,8 @@ class FasterWhisperRecognizer:
                 f"faster-whisper could not load model {options.model!r} ({type(error).__name__}: {_one_line(error)}); "
                 "without internet give a local CTranslate2 directory, or --model tiny.en-offline"
             ) from None
+        if options.language and not self.model.model.is_multilingual and options.language != "en":
+            raise ToolkitError(f"model {options.model!r} is English-only but --language {options.language} was asked for")
         self.options = options
         if not logger.isEnabledFor(logging.DEBUG):
             # faster-whisper logs a line per utterance at INFO, which buries the progress bar.
