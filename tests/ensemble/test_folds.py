@@ -26,3 +26,10 @@ def test_folds_depend_on_the_seed_only():
 def test_impossible_fold_counts_are_errors(folds, rows):
     with pytest.raises(ToolkitError, match="--folds"):
         stratified_folds(np.zeros(rows, dtype=np.int64), folds, seed=0)
+
+
+def test_tiny_corpora_without_enough_rows_per_class_get_unstratified_folds():
+    classes = np.arange(-1, 8)
+    folds = stratified_folds(classes, 3, seed=0)
+    assert sorted(np.concatenate(folds).tolist()) == list(range(9))
+    assert [len(f) for f in folds] == [3, 3, 3]

@@ -182,6 +182,9 @@ def format_table(table: Sequence[Dict[str, object]]) -> str:
 def dev_labels(manifest_path: PathLike, file_names: Sequence[str], member_dir: PathLike):
     """(classes, attributes) of ``file_names`` from the Development manifest, checked to match exactly."""
     manifest = read_manifest(manifest_path)
+    duplicated = manifest["FileName"][manifest["FileName"].duplicated()]
+    if len(duplicated):
+        raise ToolkitError(f"{manifest_path}: FileName {duplicated.iloc[0]} appears more than once; fix the manifest")
     ensure_same_files(
         manifest["FileName"].tolist(), file_names, str(manifest_path), str(prediction_path(member_dir, "development"))
     )

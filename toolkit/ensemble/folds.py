@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 def stratified_folds(classes: np.ndarray, folds: int, seed: int) -> List[np.ndarray]:
     """Indices of the held-out rows of each of ``folds`` folds (disjoint, covering every row)."""
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import KFold, StratifiedKFold
 
     if folds < 2:
         raise ToolkitError(f"--folds must be at least 2 for held-out meta-classifier scores, got {folds}")
@@ -25,9 +25,14 @@ def stratified_folds(classes: np.ndarray, folds: int, seed: int) -> List[np.ndar
         raise ToolkitError(f"{len(classes)} Development rows cannot be split into --folds {folds}; lower --folds")
     counts = np.bincount(classes + 1)
     rare = [int(label) - 1 for label in np.flatnonzero((counts > 0) & (counts < folds))]
-    if rare:
-        logger.warning("class index(es) %s have fewer rows than --folds %d: some folds will not contain them", rare, folds)
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    if counts.max() < folds:
+        # Stratification needs one class with at least ``folds`` rows (tiny corpora have none).
+        logger.warning("every class has fewer than --folds %d rows: folds are drawn unstratified", folds)
+        splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
+    else:
+        if rare:
+            logger.warning("class index(es) %s have fewer rows than --folds %d: some folds will not contain them", rare, folds)
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         # The too-few-rows case is logged above, once, in the toolkit's words.
         warnings.simplefilter("ignore", UserWarning)
