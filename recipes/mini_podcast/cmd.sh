@@ -3,7 +3,7 @@
 # at most --max_jobs_run at once; "slurm" submits them as Slurm array jobs. Edit the resource
 # requests below for your cluster; the local back-end ignores them.
 slurm_cpu_opts="--num-threads 1 --mem 4G --time 1:00:00"
-slurm_gpu_opts="--num-threads 2 --mem 8G --time 2:00:00"
+slurm_gpu_opts="--num-threads 1 --mem 8G --time 2:00:00"
 
 # cpu_cmd [launcher options] [JOB=1:N] LOGFILE COMMAND...: a job that needs no GPU.
 cpu_cmd() {

@@ -8,8 +8,10 @@
 #   --max-jobs-run N   at most N jobs at once (local default: number of CPUs; Slurm: no limit)
 #   --done-dir DIR     skip job K when DIR/K.done exists, write it when job K succeeds, so a
 #                      re-run after a failure redoes only the failed jobs
-#   --num-threads N, --mem M, --gpu N, --time T, --partition P: resources (Slurm uses them;
-#                      the local back-end accepts and ignores them so cmd.sh can switch freely)
+#   --num-threads N    threads per job: Slurm --cpus-per-task; locally OMP_NUM_THREADS and
+#                      friends (default: the cores divided among the jobs running at once)
+#   --mem M, --gpu N, --time T, --partition P: resources for Slurm (the local back-end accepts
+#                      and ignores them so cmd.sh can switch freely)
 # Exit status 0 when every job succeeded; otherwise 1, naming each failed job's log and printing
 # its tail (`LAUNCH_TAIL_LINES`, default 20).
 

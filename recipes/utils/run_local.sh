@@ -7,6 +7,15 @@ set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/launch_common.sh"
 
 max_jobs_run=${max_jobs_run:-$(nproc)}
+mapfile -t pending < <(launch_pending_jobs)
+# Each job's math libraries get --num-threads threads, by default the cores shared among the jobs
+# running at once, so parallel jobs do not oversubscribe the machine.
+if [ -z "$num_threads" ]; then
+    at_once=$((${#pending[@]} < max_jobs_run ? ${#pending[@]} : max_jobs_run))
+    num_threads=$(($(nproc) / (at_once > 0 ? at_once : 1)))
+    num_threads=$((num_threads > 0 ? num_threads : 1))
+fi
+export OMP_NUM_THREADS=$num_threads MKL_NUM_THREADS=$num_threads OPENBLAS_NUM_THREADS=$num_threads
 status_dir=$(mktemp -d)
 trap 'rm -rf "$status_dir"' EXIT
 
@@ -34,7 +43,7 @@ run_one() {
 }
 
 running=0
-for k in $(launch_pending_jobs); do
+for k in "${pending[@]}"; do
     if [ "$running" -ge "$max_jobs_run" ]; then
         wait -n
         running=$((running - 1))
@@ -44,6 +53,6 @@ for k in $(launch_pending_jobs); do
 done
 wait
 
-for k in $(launch_pending_jobs); do
+for k in "${pending[@]}"; do
     if [ "$(cat "$status_dir/$k" 2>/dev/null || echo missing)" != 0 ]; then echo "$k"; fi
 done | launch_report_failures

@@ -35,6 +35,9 @@ mkdir -p "$status_dir"
     printf 'done_dir=%q\n' "$done_dir"
     printf 'status_dir=%q\n' "$status_dir"
     cat <<'BODY'
+if [ -n "${SLURM_CPUS_PER_TASK:-}" ]; then
+    export OMP_NUM_THREADS=$SLURM_CPUS_PER_TASK MKL_NUM_THREADS=$SLURM_CPUS_PER_TASK
+fi
 if [ -n "$job_var" ]; then
     log=${log//$job_var/$k}
     args=("${args[@]//$job_var/$k}")

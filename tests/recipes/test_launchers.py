@@ -60,3 +60,14 @@ def test_single_job_without_range_and_bad_usage(tmp_path):
     assert result.returncode == 1 and "must contain JOB" in result.stderr
     result = launch("--bogus", "1", "x.log", "true", cwd=tmp_path)
     assert result.returncode == 1 and "unknown option --bogus" in result.stderr
+
+
+def test_parallel_jobs_share_the_cores_unless_num_threads_says_otherwise(tmp_path):
+    import os
+
+    result = launch("--max-jobs-run", "2", "JOB=1:2", "log/t.JOB.log", "bash", "-c", 'echo "threads=$OMP_NUM_THREADS"',
+                    cwd=tmp_path)
+    assert result.returncode == 0
+    assert f"threads={max(1, len(os.sched_getaffinity(0)) // 2)}" in (tmp_path / "log/t.1.log").read_text()
+    result = launch("--num-threads", "3", "one.log", "bash", "-c", 'echo "threads=$OMP_NUM_THREADS"', cwd=tmp_path)
+    assert "threads=3" in (tmp_path / "one.log").read_text()
