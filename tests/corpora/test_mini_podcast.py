@@ -3,6 +3,7 @@
 import csv
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from toolkit.corpora.mini_podcast import make_mini_podcast
 from toolkit.emotions import ALL_CONSENSUS_CODES, EMOTION_CODES, SOFT_COLUMNS
 from toolkit.utils.errors import ToolkitError
 
-SIZE = 32
+SIZE = 24
 CONSENSUS_HEADER = "FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set"
 NAME_PATTERN = re.compile(r"MSP-PODCAST_\d{4}_\d{4}(_\d{4})?\.wav")
 TEST3_PATTERN = re.compile(r"MSP-PODCAST_test3_\d{4}\.wav")
@@ -149,27 +150,26 @@ def test_same_seed_gives_the_same_bytes(tmp_path, root):
         assert (tmp_path / "again" / "Audios" / wav.name).read_bytes() == wav.read_bytes(), wav.name
 
 
-def test_rerun_is_a_no_op_and_other_arguments_are_refused(tmp_path):
-    directory = tmp_path / "corpus"
-    summary = make_mini_podcast(directory, seed=3, num_utts=24)
+def test_rerun_is_a_no_op_and_other_arguments_are_refused(corpora):
+    directory, summary = corpora["json"]
     stamps = {path: path.stat().st_mtime_ns for path in directory.rglob("*") if path.is_file()}
-    assert make_mini_podcast(directory, seed=3, num_utts=24) == summary
+    assert make_mini_podcast(directory, seed=0, num_utts=SIZE, detailed_format="json") == summary
     assert {path: path.stat().st_mtime_ns for path in directory.rglob("*") if path.is_file()} == stamps
-    with pytest.raises(ToolkitError, match="seed=3"):
-        make_mini_podcast(directory, seed=4, num_utts=24)
+    with pytest.raises(ToolkitError, match="seed=0"):
+        make_mini_podcast(directory, seed=4, num_utts=SIZE, detailed_format="json")
 
 
-def test_interrupted_run_resumes_to_the_same_corpus(tmp_path):
+def test_interrupted_run_resumes_to_the_same_corpus(tmp_path, root):
     directory = tmp_path / "corpus"
-    make_mini_podcast(directory, seed=2, num_utts=24)
+    shutil.copytree(root, directory)
     victim = sorted((directory / "Audios").glob("*.wav"))[5]
-    original = victim.read_bytes()
     victim.unlink()
     (directory / ".mini_podcast.done").unlink()
     (directory / "Labels" / "labels_consensus.csv").unlink()
-    make_mini_podcast(directory, seed=2, num_utts=24)
-    assert victim.read_bytes() == original
-    assert (directory / "Labels" / "labels_consensus.csv").is_file()
+    make_mini_podcast(directory, seed=0, num_utts=SIZE)
+    assert victim.read_bytes() == (root / "Audios" / victim.name).read_bytes()
+    assert (directory / "Labels" / "labels_consensus.csv").read_bytes() == \
+        (root / "Labels" / "labels_consensus.csv").read_bytes()
 
 
 def test_refuses_a_directory_that_is_not_a_mini_corpus(tmp_path):
@@ -205,14 +205,14 @@ def test_three_detailed_formats_give_the_same_soft_labels_after_stage_0(corpora,
     assert set(frames["csv"]["test3"]["FileName"]) == key
 
 
-def test_cli_make_mini(tmp_path):
+def test_cli_make_mini(corpora, tmp_path):
+    directory = corpora["emodetail"][0]
     runner = CliRunner()
-    result = runner.invoke(main, ["corpus", "make-mini", str(tmp_path / "cli"), "--num-utts", "24",
-                                  "--detailed-format", "emodetail", "--seed", "7"])
+    arguments = ["corpus", "make-mini", str(directory), "--num-utts", str(SIZE), "--detailed-format", "emodetail"]
+    result = runner.invoke(main, arguments + ["--seed", "0"])
     assert result.exit_code == 0, result.output
-    assert "Test3" in result.output and (tmp_path / "cli" / "Labels" / "labels_detailed.csv").is_file()
-    assert json.loads((tmp_path / "cli" / "mini_podcast.json").read_text())["arguments"]["seed"] == 7
-    refused = runner.invoke(main, ["corpus", "make-mini", str(tmp_path / "cli"), "--num-utts", "24"])
+    assert re.search(r"Test3 +8 utts", result.output) and re.search(r"Train +\d+ utts", result.output)
+    refused = runner.invoke(main, arguments + ["--seed", "1"])
     assert refused.exit_code == 1 and "error:" in refused.output and "Traceback" not in refused.output
     too_small = runner.invoke(main, ["corpus", "make-mini", str(tmp_path / "x"), "--num-utts", "5"])
-    assert too_small.exit_code == 2
+    assert too_small.exit_code == 2 and not (tmp_path / "x").exists()

@@ -110,7 +110,8 @@ def test_emotion_is_carried_by_words_prosody_or_both(default_plan):
                for u in utterances if u.carrier in ("lexical", "both"))
     # Audio-only models cannot hear lexically carried emotion: it is spoken like neutral speech.
     def mean_volume(carrier, code=None):
-        return np.mean([u.prosody.volume for u in utterances if u.carrier == carrier and (code is None or u.emotion == code)])
+        return np.mean([u.prosody.volume for u in utterances
+                        if u.carrier == carrier and (code is None or u.emotion == code)])
     assert abs(mean_volume("lexical", "A") - mean_volume("neutral")) < 10
     assert mean_volume("prosody", "A") > mean_volume("neutral") + 30
     assert np.mean([u.prosody.rate for u in utterances if u.carrier != "lexical" and u.emotion == "S"]) < \
@@ -145,7 +146,8 @@ def _vote(primary):
 def test_consensus_is_plurality_with_x_on_ties_and_o_for_other():
     assert consensus([_vote("Angry"), _vote("Angry"), _vote("Sad"), _vote("Neutral"), _vote("Other-Bored")]).code == "A"
     assert consensus([_vote("Angry"), _vote("Angry"), _vote("Sad"), _vote("Sad"), _vote("Neutral")]).code == "X"
-    assert consensus([_vote("Other-Bored"), _vote("Other-Amused"), _vote("Sad"), _vote("Happy"), _vote("Neutral")]).code == "O"
+    other = [_vote("Other-Bored"), _vote("Other-Amused"), _vote("Sad"), _vote("Happy"), _vote("Neutral")]
+    assert consensus(other).code == "O"
     assert consensus([_vote("Happy")] * 5).activation == 4.0
 
 

@@ -5,9 +5,9 @@ worker perceives the intended class with a probability that depends on how clear
 utterance carries it (both channels > words only > prosody only, scaled by intensity) and
 otherwise picks a class that real annotators confuse it with (contempt with anger, fear with
 surprise and sadness, ...). Every worker has a personal pull toward neutral; a few vote
-``Other-<word>``, and most do on the few utterances whose emotion lies outside the 8 classes. Secondary labels come from the same confusions. Ratings of activation,
-valence and dominance (integers 1-7) follow the utterance's intended emotion and the class
-the worker perceived. The consensus class is the plurality of primary votes, ``X`` on a tie
+``Other-<word>``, and most do on the few utterances whose emotion lies outside the 8 classes.
+Secondary labels come from the same confusions. Ratings of activation, valence and dominance
+(integers 1-7) follow the utterance's intended emotion and the class the worker perceived. The consensus class is the plurality of primary votes, ``X`` on a tie
 and ``O`` when ``Other`` wins, as in MSP-Podcast.
 """
 
@@ -22,7 +22,8 @@ from toolkit.emotions import EMOTION_CODES
 
 #: Full names used in the per-annotator files (DESIGN-NOTES §2).
 CODE_TO_ANNOTATOR_NAME: Dict[str, str] = {
-    "A": "Angry", "S": "Sad", "H": "Happy", "U": "Surprise", "F": "Fear", "D": "Disgust", "C": "Contempt", "N": "Neutral",
+    "A": "Angry", "S": "Sad", "H": "Happy", "U": "Surprise",
+    "F": "Fear", "D": "Disgust", "C": "Contempt", "N": "Neutral",
 }
 OTHER_WORDS: Tuple[str, ...] = ("Frustrated", "Concerned", "Amused", "Bored", "Confused", "Annoyed", "Disappointed")
 
@@ -146,7 +147,8 @@ def annotate(
             size = min(int(rng.integers(1, 3)), int(np.count_nonzero(others)))
             picks = rng.choice(len(EMOTION_CODES), size=size, replace=False, p=others / others.sum())
             secondary = tuple(CODE_TO_ANNOTATOR_NAME[EMOTION_CODES[pick]] for pick in sorted(picks.tolist()))
-        activation, valence, dominance = np.clip(np.rint(heard + rng.normal(0.0, worker.rating_noise, 3)), 1, 7).tolist()
+        ratings = np.clip(np.rint(heard + rng.normal(0.0, worker.rating_noise, 3)), 1, 7)
+        activation, valence, dominance = ratings.tolist()
         votes.append(Vote(worker.worker_id, primary, secondary, activation, valence, dominance))
     return votes
 

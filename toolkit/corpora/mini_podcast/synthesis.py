@@ -6,9 +6,10 @@ are joined, resampled to 16 kHz with scipy's polyphase filter, padded with a lit
 given a faint noise floor so that no two files are digitally clean in the same way.
 
 espeak-ng keeps global state, and that state carries over from one utterance to the next (the
-same sentence comes out a few samples different after another one). So audio is made in fixed
-chunks of consecutive utterances, each in a fresh worker process: a chunk's bytes then depend only
-on the seed, whether the run was interrupted, resumed or repeated in the same Python process.
+same sentence comes out a few samples different after another one); some voice variants also add
+random noise. So each utterance seeds espeak-ng's generator from its own child seed, and audio is
+made in fixed chunks of consecutive utterances, each in a fresh worker process: a chunk's bytes
+then depend only on the seed, whether the run was interrupted, resumed or repeated in one process.
 """
 
 import ctypes
@@ -54,9 +55,15 @@ class EspeakEngine:
             ctypes.c_void_p, ctypes.c_void_p,
         ]
         data_path = espeakng_loader.get_data_path().encode()
-        self.sample_rate = self._library.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path, _INITIALIZE_DONT_EXIT)
+        self.sample_rate = self._library.espeak_Initialize(
+            _AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path, _INITIALIZE_DONT_EXIT
+        )
         if self.sample_rate <= 0:
             raise ToolkitError(f"espeak-ng failed to initialise with its data at {data_path.decode()}")
+        # espeak-ng >= 1.52; without it, voices with breath noise are not byte-reproducible.
+        self._set_random_seed = getattr(self._library, "espeak_ng_SetRandSeed", None)
+        if self._set_random_seed is not None:
+            self._set_random_seed.argtypes = [ctypes.c_long]
         self._chunks: List[np.ndarray] = []
         # Kept on the instance: ctypes callbacks must outlive every call that may invoke them.
         self._callback = _CALLBACK(self._collect)
@@ -67,8 +74,10 @@ class EspeakEngine:
             self._chunks.append(np.ctypeslib.as_array(samples, shape=(count,)).copy())
         return 0
 
-    def synthesize(self, text: str, voice: str, prosody: Prosody) -> np.ndarray:
+    def synthesize(self, text: str, voice: str, prosody: Prosody, random_seed: int = 0) -> np.ndarray:
         """int16 samples of ``text`` spoken by ``voice`` with ``prosody`` (SSML pause mid-sentence)."""
+        if self._set_random_seed is not None:
+            self._set_random_seed(random_seed)
         if self._library.espeak_SetVoiceByName(voice.encode()) != 0:
             raise ToolkitError(f"espeak-ng has no voice {voice!r}; check the espeakng-loader installation")
         for parameter, value in (
@@ -111,7 +120,7 @@ def render(text: str, voice: str, prosody: Prosody, rng: np.random.Generator) ->
     from scipy.signal import resample_poly
 
     speech_engine = engine()
-    samples = speech_engine.synthesize(text, voice, prosody).astype(np.float32) / 32768.0
+    samples = speech_engine.synthesize(text, voice, prosody, int(rng.integers(2**31))) / np.float32(32768.0)
     divisor = np.gcd(TARGET_SAMPLE_RATE, speech_engine.sample_rate)
     speech = resample_poly(samples, TARGET_SAMPLE_RATE // divisor, speech_engine.sample_rate // divisor)
     lead = np.zeros(int(rng.uniform(0.1, 0.35) * TARGET_SAMPLE_RATE), dtype=np.float32)
