@@ -27,7 +27,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from toolkit.features.batching import BatchCost, padded_cost
+from toolkit.features.batching import padded_cost
 from toolkit.features.layers import DEFAULT_LAYERS, LayerSpec
 from toolkit.utils.errors import ToolkitError
 
@@ -225,7 +225,8 @@ class FbankEncoder(Encoder):
 
 def whisper_windows(waveform: np.ndarray) -> List[np.ndarray]:
     """Cut audio into Whisper's 30 s windows (the last one shorter)."""
-    return [waveform[start : start + WHISPER_WINDOW_SAMPLES] for start in range(0, len(waveform), WHISPER_WINDOW_SAMPLES)]
+    starts = range(0, len(waveform), WHISPER_WINDOW_SAMPLES)
+    return [waveform[start : start + WHISPER_WINDOW_SAMPLES] for start in starts]
 
 
 def whisper_frames(num_samples: int) -> int:
