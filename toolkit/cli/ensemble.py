@@ -54,9 +54,10 @@ def ensemble(members: Sequence[str], members_file: Optional[Path], manifest: str
         folds=folds, soup_runs=soup_runs, seed=seed, test_split=test_split,
         meta=MetaConfig(weight_decay=weight_decay, class_weight_alpha=class_weight_alpha),
     )
+    report_path = report_path or out_dir.parent / "report.md"
     result = run_ensemble(
         member_dirs, manifest, out_dir, submissions_dir, tag, config=config, test_key=test_key,
-        device=resolve_device(device), force=force, report_path=report_path or out_dir.parent / "report.md",
+        device=resolve_device(device), force=force, report_path=report_path,
     )
     if result is None:
         click.echo((out_dir / "combination.md").read_text(encoding="utf-8"), nl=False)
@@ -64,5 +65,5 @@ def ensemble(members: Sequence[str], members_file: Optional[Path], manifest: str
     click.echo(format_table(result.table), nl=False)
     if result.test_scores:
         click.echo(f"{test_split}: Macro-F1 {result.test_scores['macro_f1']:.4f}, CCC mean {result.test_scores['ccc_mean']:.4f}")
-    for path in result.submission_paths:
+    for path in [*result.submission_paths, report_path]:
         click.echo(f"wrote {path}")
