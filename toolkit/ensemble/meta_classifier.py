@@ -15,6 +15,8 @@ from toolkit.emotions import ATTRIBUTES, NUM_CLASSES
 from toolkit.utils.errors import ToolkitError
 
 NUM_OUTPUTS = NUM_CLASSES + len(ATTRIBUTES)
+#: Input matrices with fewer elements than this are fitted on one CPU thread.
+SINGLE_THREAD_BELOW = 1_000_000
 
 
 @dataclass
@@ -126,9 +128,10 @@ def fit_meta_classifier(
         return loss
 
     threads = torch.get_num_threads()
-    # The problem is tiny (inputs x 11 weights): on CPU, thread hand-offs cost more than the
-    # arithmetic (measured 20 s with 2 busy threads vs 1.2 s with one), so fit single-threaded.
-    torch.set_num_threads(1)
+    if inputs.size < SINGLE_THREAD_BELOW:
+        # On small problems thread hand-offs cost more than the arithmetic (300 x 11 inputs on a
+        # busy 2-core machine: 20 s with 2 threads, 1.2 s with one), so fit those single-threaded.
+        torch.set_num_threads(1)
     try:
         optimiser.step(closure)
     finally:
