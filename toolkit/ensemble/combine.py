@@ -26,7 +26,7 @@ from toolkit.data.manifest import attribute_matrix, consensus_class_indices, rea
 from toolkit.emotions import ATTRIBUTE_MAX, ATTRIBUTE_MIN, ATTRIBUTES, EMOTION_CODES
 from toolkit.ensemble.folds import stratified_folds, training_rows
 from toolkit.ensemble.members import MemberPredictions, ensure_same_files, load_members, prediction_path, stack_inputs
-from toolkit.ensemble.meta_classifier import LinearWeights, MetaConfig, fit_meta_classifier
+from toolkit.ensemble.meta_classifier import MetaConfig, fit_meta_classifier
 from toolkit.ensemble.soup import fit_soup
 from toolkit.ensemble.voting import hard_vote, mean_attributes, soft_vote
 from toolkit.metrics import attribute_ccc, macro_f1, per_class_f1
