@@ -137,7 +137,8 @@ def held_out_predictions(
             logits, predicted_attributes = weights.apply(inputs[held_out])
             target.scores[held_out] = logits
             target.classes[held_out] = logits.argmax(axis=1)
-            target.attributes[held_out] = predicted_attributes
+            # Clipped like the leaderboard file, so the Development CCC is what a submission would score.
+            target.attributes[held_out] = np.clip(predicted_attributes, ATTRIBUTE_MIN, ATTRIBUTE_MAX)
     results.update({BEST_SINGLE: best, META: meta, SOUP: soup})
     return results
 
