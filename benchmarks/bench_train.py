@@ -1,0 +1,190 @@
+"""Benchmark of DeepSER training: length bucketing with masks against naive padding, and peak memory.
+
+Writes a synthetic two-stream feature store (MSP-Podcast-like lengths: 2.75-11 s, acoustic
+frames at 50/s, text tokens at about 3/s) under benchmarks/out/train/ and trains the same
+DeepSER, one configuration per fresh process, on the same number of batches:
+
+- ``bucketed``: the trainer's batching (length-sorted pools of 50 batches), padded to the batch's
+  longest utterance, key-padding masks;
+- ``random``: random batches (no bucketing), padded to the batch's longest utterance, masks;
+- ``full``: random batches naively padded to the longest utterance of the split.
+
+It prints training samples/s, the ratio to ``full`` and to ``random``, the fraction of padded
+frames and each process's peak resident memory (the whole epoch, data loading included).
+
+With ``--fusion-table`` it instead trains (MEDUSA stage 1) one member per stream combination on
+an existing corpus and its features (the mini_podcast recipe's ``data/`` and ``dump/features``):
+each single stream, every pair, all three with deep fusion and all three with late fusion, and
+prints Development Macro-F1 per configuration. Members go to benchmarks/out/train/fusion/.
+
+Usage: .venv/bin/python benchmarks/bench_train.py [--utterances 640] [--batches 12] [--hidden 128]
+       .venv/bin/python benchmarks/bench_train.py --fusion-table --config recipes/mini_podcast/conf/train/deepser.yaml \
+           --manifest-dir recipes/mini_podcast/data --features-dir recipes/mini_podcast/dump/features \
+           --streams fbank whisper_tiny_en minilm
+"""
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+OUT = REPO / "benchmarks" / "out" / "train"
+STREAMS = {"acoustic": (256, 50.0), "text": (128, 3.0)}
+
+
+def make_store(count: int) -> Path:
+    """Manifest + stores for ``count`` utterances (reused when already there)."""
+    import pandas as pd
+
+    from toolkit.emotions import EMOTION_CODES, SOFT_COLUMNS
+    from toolkit.features.store import FeatureShardWriter, merge_store
+    from toolkit.utils.atomic import is_done
+
+    root = OUT / f"n{count}"
+    rng = np.random.default_rng(0)
+    seconds = rng.uniform(2.75, 11.0, size=count)
+    labels = rng.integers(0, len(EMOTION_CODES), size=count)
+    names = [f"MSP-PODCAST_{i:05d}.wav" for i in range(count)]
+    manifest = root / "data" / "train" / "manifest.csv"
+    if not manifest.exists():
+        soft = np.eye(len(EMOTION_CODES))[labels]
+        frame = pd.DataFrame({"FileName": names, "EmoClass": [EMOTION_CODES[c] for c in labels],
+                              "EmoAct": 4.0, "EmoVal": 4.0, "EmoDom": 4.0, "path": "-"})
+        for column, values in zip(SOFT_COLUMNS, soft.T):
+            frame[column] = values
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(manifest, index=False)
+    for stream, (dim, rate) in STREAMS.items():
+        store = root / "features" / stream / "train"
+        if is_done(store):
+            continue
+        writer = FeatureShardWriter(store, 1, 1, dim, {"encoder": "synthetic", "model": stream, "layers": "last"})
+        for name, length in zip(names, seconds):
+            frames = max(1, int(length * rate))
+            writer.add(name, rng.standard_normal((frames, dim)).astype(np.float16))
+        writer.close()
+        merge_store(store, 1)
+    return root
+
+
+def worker(root: Path, mode: str, batches: int, hidden: int) -> dict:
+    """Train ``batches`` batches in this process; samples/s, padding fraction, peak RSS."""
+    import torch
+
+    from toolkit.models.deepser import build_model
+    from toolkit.training.config import load_config
+    from toolkit.training.dataset import FeatureDataset, bucket_batches, collate, load_split, stream_specs
+    from toolkit.training.losses import attribute_loss, soft_cross_entropy
+
+    torch.manual_seed(0)
+    streams = list(STREAMS)
+    config = load_config(None, [f"model.hidden_dim={hidden}", f"model.ff_dim={2 * hidden}", "model.dropout=0.1"])
+    data = load_split(root / "data", root / "features", streams, "train", targets="soft")
+    specs = stream_specs(root / "features", streams, "train")
+    model = build_model(specs, config.model)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    rng = np.random.default_rng(1)
+    pool = 50 if mode == "bucketed" else 1
+    plan = bucket_batches(np.arange(len(data)), data.total_lengths, 32, pool, rng)[:batches]
+    longest = data.lengths.max(axis=0)
+    dataset = FeatureDataset(data)
+    real = padded = samples = 0
+    started = time.perf_counter()
+    for index_batch in plan:
+        batch = collate([dataset[i] for i in index_batch])
+        features, masks = batch["features"], batch["masks"]
+        if mode == "full":
+            # Naive: every batch padded to the split's longest utterance per stream.
+            features = [torch.nn.functional.pad(x, (0, 0, 0, int(n) - x.shape[1])) for x, n in zip(features, longest)]
+            masks = [torch.nn.functional.pad(m, (0, int(n) - m.shape[1]), value=True) for m, n in zip(masks, longest)]
+        targets = torch.from_numpy(data.targets[index_batch])
+        attributes = torch.from_numpy(data.attributes[index_batch])
+        logits, predicted = model(features, masks)
+        loss = 1.5 * soft_cross_entropy(logits, targets) + 0.4 * attribute_loss(
+            predicted, attributes, torch.isfinite(attributes), "mse")
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        samples += len(index_batch)
+        real += int(sum((~m).sum() for m in masks))
+        padded += int(sum(m.numel() for m in masks))
+    elapsed = time.perf_counter() - started
+    return {"mode": mode, "samples": samples, "seconds": elapsed, "samples_per_s": samples / elapsed,
+            "padding_fraction": 1 - real / padded,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def fusion_table(config_path: str, manifest_dir: str, features_dir: str, streams, extra) -> None:
+    """Stage-1 Development Macro-F1 of single streams, pairs, and 3-stream deep and late fusion."""
+    from itertools import combinations
+
+    from toolkit.training.config import load_config
+    from toolkit.training.trainer import train_member
+    from toolkit.utils.logging import setup_logging
+
+    setup_logging("WARNING")
+    runs = [(list(combo), "deep") for size in range(1, len(streams) + 1) for combo in combinations(streams, size)]
+    runs.append((list(streams), "late"))
+    rows = []
+    for combo, fusion in runs:
+        name = "+".join(combo) + ("" if fusion == "deep" or len(combo) == 1 else f"_{fusion}")
+        overrides = [f"data.manifest_dir={Path(manifest_dir).resolve()}", f"data.features_dir={Path(features_dir).resolve()}",
+                     f"data.streams=[{','.join(combo)}]", f"model.fusion={fusion}", "data.predict_splits=[development]",
+                     *extra]
+        started = time.perf_counter()
+        result = train_member(load_config(config_path, overrides), OUT / "fusion" / name, 1, resume=True, device="cpu")
+        rows.append((name, fusion if len(combo) > 1 else "-", result.best_macro_f1, result.best_epoch,
+                     time.perf_counter() - started))
+        print(f"{name}: Development Macro-F1 {result.best_macro_f1:.4f}", flush=True)
+    print(f"\n{'streams':<36} {'fusion':<6} {'dev Macro-F1':>12} {'best epoch':>10} {'seconds':>8}")
+    for name, fusion, f1, epoch, seconds in rows:
+        print(f"{name:<36} {fusion:<6} {f1:>12.4f} {epoch:>10d} {seconds:>8.0f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--utterances", type=int, default=640)
+    parser.add_argument("--batches", type=int, default=12, help="batches of 32 trained per configuration")
+    parser.add_argument("--hidden", type=int, default=128, help="model width (the paper uses 512)")
+    parser.add_argument("--fusion-table", action="store_true", help="train the stream-combination table instead")
+    parser.add_argument("--config", default=str(REPO / "recipes" / "mini_podcast" / "conf" / "train" / "deepser.yaml"))
+    parser.add_argument("--manifest-dir", default=str(REPO / "recipes" / "mini_podcast" / "data"))
+    parser.add_argument("--features-dir", default=str(REPO / "recipes" / "mini_podcast" / "dump" / "features"))
+    parser.add_argument("--streams", nargs="+", default=["fbank", "whisper_tiny_en", "minilm"])
+    parser.add_argument("--set", dest="overrides", action="append", default=[], help="config override for the table")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--root", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.fusion_table:
+        fusion_table(args.config, args.manifest_dir, args.features_dir, args.streams, args.overrides)
+        return
+    if args.worker:
+        print(json.dumps(worker(Path(args.root), args.worker, args.batches, args.hidden)))
+        return
+    root = make_store(args.utterances)
+    results = {}
+    for mode in ("bucketed", "random", "full"):
+        command = [sys.executable, __file__, "--worker", mode, "--root", str(root), "--batches", str(args.batches),
+                   "--hidden", str(args.hidden)]
+        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        results[mode] = json.loads(output.strip().splitlines()[-1])
+    print(f"DeepSER training, 2 streams ({', '.join(f'{s} {d}-d' for s, (d, _) in STREAMS.items())}), "
+          f"hidden {args.hidden}, batch 32, {args.batches} batches per configuration, {args.utterances} utterances")
+    print(f"{'batching':<10} {'samples/s':>10} {'vs full':>8} {'vs random':>10} {'padding':>8} {'peak RSS MB':>12}")
+    for mode, row in results.items():
+        print(f"{mode:<10} {row['samples_per_s']:>10.1f} {row['samples_per_s'] / results['full']['samples_per_s']:>7.2f}x "
+              f"{row['samples_per_s'] / results['random']['samples_per_s']:>9.2f}x {row['padding_fraction']:>8.1%} "
+              f"{row['peak_rss_mb']:>12.0f}")
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "results.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
