@@ -159,6 +159,8 @@ def test_killed_run_resumes_to_identical_features(corpus, tmp_path):
 def test_finished_store_is_not_redone_and_a_different_encoder_is_refused(corpus, tmp_path):
     extract_features(corpus, tmp_path / "store", config(tmp_path, kind="fbank"))
     assert extract_features(corpus, tmp_path / "store", config(tmp_path, kind="fbank")).shards == []
+    with pytest.raises(ToolkitError, match="finished store was written with .*'encoder': 'enc'"):
+        extract_features(corpus, tmp_path / "store", config(tmp_path, "fbank40", kind="fbank"))
     (tmp_path / "store" / ".done").unlink()
     (tmp_path / "store" / "shards" / ".1of1.done").unlink()
     other = config(tmp_path, "other", kind="fbank", fbank={"num_mel_bins": 40})

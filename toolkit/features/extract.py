@@ -27,7 +27,7 @@ from toolkit.data.audio import audio_info, load_audio
 from toolkit.data.manifest import read_manifest
 from toolkit.features.batching import length_batches, padding_waste
 from toolkit.features.encoders import Encoder, EncoderSpec, load_encoder
-from toolkit.features.store import FeatureShardWriter, merge_store, shard_name, unfinished_shards
+from toolkit.features.store import FeatureShardWriter, FeatureStore, merge_store, shard_name, unfinished_shards
 from toolkit.utils.atomic import PathLike, atomic_write_text, is_done
 from toolkit.utils.device import resolve_device
 from toolkit.utils.errors import ToolkitError
@@ -262,6 +262,20 @@ def _manifest_rows(manifest: PathLike, spec: EncoderSpec) -> List[Dict[str, str]
     return frame[[column for column in wanted if column in frame.columns]].to_dict("records")
 
 
+def _check_finished_store(store_dir: Path, spec: EncoderSpec) -> None:
+    """A finished store is only skipped when it was written by the encoder now asked for."""
+    meta = FeatureStore(store_dir).meta
+    asked = {"encoder": spec.name, "model": spec.model}
+    if spec.kind in ("hf_audio", "hf_text"):
+        asked["layers"] = str(spec.layer_spec)
+    found = {key: meta.get(key) for key in asked}
+    if found != asked:
+        raise ToolkitError(
+            f"{store_dir}: this finished store was written with {found}, not {asked}; "
+            "delete the directory or write to a new one"
+        )
+
+
 def merge_failures(store_dir: PathLike, num_jobs: int) -> int:
     """Combine the shards' failure reports into ``failures.tsv``; return how many utterances failed."""
     store_dir = Path(store_dir)
@@ -302,6 +316,7 @@ def extract_features(
     if model is not None:
         spec.model = model
     if is_done(store_dir):
+        _check_finished_store(store_dir, spec)
         logger.info("%s: feature store already complete; delete it to extract again", store_dir)
         return ExtractReport(store_dir, [], merged=True)
     jobs = [job] if job is not None else unfinished_shards(store_dir, num_jobs)
