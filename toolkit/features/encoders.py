@@ -328,8 +328,7 @@ class HFWhisperEncoder(_WhisperWindows, HFAudioEncoder):
     """The encoder of a Hugging Face Whisper model (the decoder is dropped after loading)."""
 
     def __init__(self, spec: EncoderSpec, device, model=None):
-        self.encoder_module = model.get_encoder()
-        HFAudioEncoder.__init__(self, spec, device, model=self.encoder_module)
+        HFAudioEncoder.__init__(self, spec, device, model=model.get_encoder())
         self.unbatched = False
 
     @property

@@ -57,11 +57,12 @@ class LayerSpec:
         return num_hidden_states if self.mode == "all" else 1
 
     def apply(self, hidden_states: Sequence):
-        """Combine a model's tuple of (batch, frames, dim) hidden states into the stored features."""
+        """Combine a model's tuple of (batch, frames, dim) hidden states into float32 features."""
         import torch
 
+        # Combine in float32: summing half-precision layers can overflow.
         if self.mode == "all":
-            return torch.cat(list(hidden_states), dim=-1)
+            return torch.cat([hidden.float() for hidden in hidden_states], dim=-1)
         if self.mode == "single":
-            return hidden_states[self.value]
-        return torch.stack(list(hidden_states[-self.value :]), dim=0).sum(dim=0)
+            return hidden_states[self.value].float()
+        return torch.stack([hidden.float() for hidden in hidden_states[-self.value :]], dim=0).sum(dim=0)
