@@ -49,7 +49,7 @@ MINI_CI_ARGS = [
 ]
 
 
-def run_recipe(recipe: str, *args, env=None, timeout=900) -> subprocess.CompletedProcess:
+def run_recipe(recipe: str, *args, env=None, timeout=3600) -> subprocess.CompletedProcess:
     return subprocess.run(["bash", str(RECIPES / recipe / "run.sh"), *args], capture_output=True, text=True,
                           env=env or recipe_env(), timeout=timeout)
 

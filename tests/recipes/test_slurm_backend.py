@@ -32,7 +32,7 @@ def test_failing_shard_fails_the_stage_with_its_log_tail_and_a_rerun_redoes_only
             "--ensemble_conf", str(ensemble), "--extract_opts", "--strict", *work_dirs(tmp_path)]
     environment = recipe_env(**slurm_cluster.environ)
 
-    failed = run_recipe("mini_podcast", *args, env=environment, timeout=600)
+    failed = run_recipe("mini_podcast", *args, env=environment, timeout=1800)
     assert failed.returncode == 1
     assert "run_slurm.sh: job 2 of 2 failed; log:" in failed.stderr
     assert "broken.wav" in failed.stderr, "the tail of the failed shard's log names the bad file"
@@ -43,7 +43,7 @@ def test_failing_shard_fails_the_stage_with_its_log_tail_and_a_rerun_redoes_only
     assert not (tmp_path / "dump/features/fbank/train/.stage2.done").exists()
 
     shutil.copyfile(good_audio, broken)
-    again = run_recipe("mini_podcast", *args, env=environment, timeout=600)
+    again = run_recipe("mini_podcast", *args, env=environment, timeout=1800)
     assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
     assert (logs / "extract.1.log").read_text() == first_log, "the finished shard was not run again"
     second_log = (logs / "extract.2.log").read_text()
