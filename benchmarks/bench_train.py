@@ -16,7 +16,7 @@ frames and each process's peak resident memory (the whole epoch, data loading in
 With ``--fusion-table`` it instead trains (MEDUSA stage 1) one member per stream combination on
 an existing corpus and its features (the mini_podcast recipe's ``data/`` and ``dump/features``):
 each single stream, every pair, all three with deep fusion and all three with late fusion, and
-prints Development Macro-F1 per configuration. Members go to benchmarks/out/train/fusion/.
+prints Development Macro-F1 per configuration. Members go to benchmarks/out/train/fusion/<corpus>/.
 
 Usage: .venv/bin/python benchmarks/bench_train.py [--utterances 192] [--hidden 64]
        .venv/bin/python benchmarks/bench_train.py --fusion-table --config recipes/mini_podcast/conf/train/deepser.yaml \
@@ -25,6 +25,7 @@ Usage: .venv/bin/python benchmarks/bench_train.py [--utterances 192] [--hidden 6
 """
 
 import argparse
+import hashlib
 import json
 import resource
 import subprocess
@@ -144,7 +145,10 @@ def fusion_table(config_path: str, manifest_dir: str, features_dir: str, streams
                      f"data.streams=[{','.join(combo)}]", f"model.fusion={fusion}", "data.predict_splits=[development]",
                      *extra]
         started = time.perf_counter()
-        result = train_member(load_config(config_path, overrides), OUT / "fusion" / name, 1, resume=True, device="cpu")
+        # Keyed by the features directory, so a table over another corpus never reuses these members.
+        corpus_tag = hashlib.sha1(str(Path(features_dir).resolve()).encode()).hexdigest()[:8]
+        result = train_member(load_config(config_path, overrides), OUT / "fusion" / corpus_tag / name, 1,
+                              resume=True, device="cpu")
         rows.append((name, fusion if len(combo) > 1 else "-", result.best_macro_f1, result.best_epoch,
                      time.perf_counter() - started))
         print(f"{name}: Development Macro-F1 {result.best_macro_f1:.4f}", flush=True)
