@@ -40,9 +40,9 @@ def slurm_cluster(tmp_path_factory):
         cluster.stop()
 
 
-#: CI-sized settings of the mini recipe: a 24-utterance corpus, 2 members, 1 epoch per MEDUSA stage.
+#: CI-sized settings of the mini recipe: a 48-utterance corpus, 2 members, 1 epoch per MEDUSA stage.
 MINI_CI_ARGS = [
-    "--num_utts", "24", "--nj", "2",
+    "--num_utts", "48", "--nj", "2",
     "--ensemble_conf", "conf/ensemble_ci.yaml",
     "--train_overrides", "stage1.max_epochs=1 stage2.max_epochs=1 model.hidden_dim=32 model.ff_dim=64",
     "--ensemble_opts", "--folds 2 --soup-runs 2",
@@ -62,11 +62,11 @@ def work_dirs(root: Path) -> list:
 
 @pytest.fixture(scope="session")
 def mini_corpus(tmp_path_factory) -> Path:
-    """A 24-utterance mini_podcast corpus in the MSP-Podcast layout (with Key/), shared read-only."""
+    """A 48-utterance mini_podcast corpus (the smallest whose Train has every class, which MEDUSA stage 2 needs) in the MSP-Podcast layout (with Key/), shared read-only."""
     from toolkit.corpora.mini_podcast.generate import make_mini_podcast
 
     corpus = tmp_path_factory.mktemp("mini_corpus") / "corpus"
-    make_mini_podcast(corpus, seed=0, num_utts=24)
+    make_mini_podcast(corpus, seed=0, num_utts=48)
     return corpus
 
 
