@@ -62,7 +62,10 @@ def work_dirs(root: Path) -> list:
 
 @pytest.fixture(scope="session")
 def mini_corpus(tmp_path_factory) -> Path:
-    """A 48-utterance mini_podcast corpus (the smallest whose Train has every class, which MEDUSA stage 2 needs) in the MSP-Podcast layout (with Key/), shared read-only."""
+    """A 48-utterance mini_podcast corpus in the MSP-Podcast layout (with Key/), shared read-only.
+
+    At seed 0, 48 utterances give a Train split with every class, which MEDUSA stage 2 needs (24 do not).
+    """
     from toolkit.corpora.mini_podcast.generate import make_mini_podcast
 
     corpus = tmp_path_factory.mktemp("mini_corpus") / "corpus"
