@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Small helpers shared by the recipes' run.sh (sourced): logging, stage timing, done-marked steps.
 
-# The line of the recipe script (not of this file) that led to the current call.
+# file:line of the recipe code (run.sh or medusa_stages.sh, not this file) that led to the current call.
 _recipe_line() {
     local i
     for ((i = 1; i < ${#BASH_SOURCE[@]}; i++)); do
         if [ "${BASH_SOURCE[i]}" != "${BASH_SOURCE[0]}" ]; then
-            echo "${BASH_LINENO[i - 1]}"
+            echo "$(basename "${BASH_SOURCE[i]}"):${BASH_LINENO[i - 1]}"
             return
         fi
     done
@@ -14,7 +14,7 @@ _recipe_line() {
 }
 
 log() {
-    echo "$(date '+%Y-%m-%d %H:%M:%S') ($(basename "$0"):$(_recipe_line)) $*"
+    echo "$(date '+%Y-%m-%d %H:%M:%S') ($(_recipe_line)) $*"
 }
 
 die() {
