@@ -63,9 +63,6 @@ def main(ctx: click.Context, log_level: str, seed: int) -> None:
     random.seed(seed)
     if ctx.invoked_subcommand in NUMPY_FREE_COMMANDS:
         return
-    try:
-        import numpy
+    import numpy
 
-        numpy.random.seed(seed)
-    except ImportError:
-        pass
+    numpy.random.seed(seed)
