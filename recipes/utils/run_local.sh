@@ -20,26 +20,8 @@ status_dir=$(mktemp -d)
 trap 'rm -rf "$status_dir"' EXIT
 
 run_one() {
-    local k=$1 log args rc start
-    log=$(launch_log_of "$k")
-    args=("${command_args[@]}")
-    [ -n "$job_var" ] && args=("${args[@]//$job_var/$k}")
-    mkdir -p "$(dirname "$log")"
-    start=$(date +%s)
-    {
-        echo "# ${args[*]}"
-        echo "# Started at $(date) on $(hostname)"
-    } >"$log"
-    "${args[@]}" >>"$log" 2>&1 </dev/null
-    rc=$?
-    {
-        echo "# Accounting: time=$(($(date +%s) - start)) seconds"
-        echo "# Ended (code $rc) at $(date)"
-    } >>"$log"
-    if [ $rc -eq 0 ] && [ -n "$done_dir" ]; then
-        mkdir -p "$done_dir" && touch "$done_dir/$k.done"
-    fi
-    echo "$rc" >"$status_dir/$k"
+    "$(dirname "${BASH_SOURCE[0]}")/run_job.sh" "$1" "$job_var" "$log_template" "$done_dir" "$status_dir" "$(hostname)" \
+        "${command_args[@]}"
 }
 
 running=0

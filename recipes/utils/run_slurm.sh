@@ -34,31 +34,12 @@ mkdir -p "$status_dir"
     printf 'args=('; printf ' %q' "${command_args[@]}"; printf ' )\n'
     printf 'done_dir=%q\n' "$done_dir"
     printf 'status_dir=%q\n' "$status_dir"
+    printf 'run_job=%q\n' "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/run_job.sh"
     cat <<'BODY'
 if [ -n "${SLURM_CPUS_PER_TASK:-}" ]; then
     export OMP_NUM_THREADS=$SLURM_CPUS_PER_TASK MKL_NUM_THREADS=$SLURM_CPUS_PER_TASK
 fi
-if [ -n "$job_var" ]; then
-    log=${log//$job_var/$k}
-    args=("${args[@]//$job_var/$k}")
-fi
-mkdir -p "$(dirname "$log")"
-start=$(date +%s)
-{
-    echo "# ${args[*]}"
-    echo "# Started at $(date) on $(hostname), Slurm job ${SLURM_JOB_ID:-?}"
-} >"$log"
-"${args[@]}" >>"$log" 2>&1 </dev/null
-rc=$?
-{
-    echo "# Accounting: time=$(($(date +%s) - start)) seconds"
-    echo "# Ended (code $rc) at $(date)"
-} >>"$log"
-if [ $rc -eq 0 ] && [ -n "$done_dir" ]; then
-    mkdir -p "$done_dir" && touch "$done_dir/$k.done"
-fi
-echo "$rc" >"$status_dir/$k"
-exit $rc
+exec "$run_job" "$k" "$job_var" "$log" "$done_dir" "$status_dir" "$(hostname), Slurm job ${SLURM_JOB_ID:-?}" "${args[@]}"
 BODY
 } >"$script"
 chmod +x "$script"

@@ -1,12 +1,3 @@
-import pytest
+"""Model tests share the training tests' one-thread fixture (tiny models run fastest on one thread)."""
 
-
-@pytest.fixture(autouse=True)
-def single_torch_thread():
-    """Tiny models run fastest on one thread, especially on a shared CI machine."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from tests.training.conftest import single_torch_thread  # noqa: F401  (autouse fixture, registered by import)

@@ -97,10 +97,7 @@ def openai_whisper_state(variables: Dict[str, np.ndarray]):
         """CTranslate2 fuses the q/k/v projections into one matrix; openai-whisper keeps them apart."""
         return torch.chunk(tensor(f"{source}/weight"), parts), torch.chunk(tensor(f"{source}/bias"), parts)
 
-    n_audio_layer = _count_layers(variables, "encoder")
-    n_text_layer = _count_layers(variables, "decoder")
-    for index in range(n_audio_layer):
-        source, target = f"encoder/layer_{index}", f"encoder.blocks.{index}"
+    def self_attention(target: str, source: str) -> None:
         (q, k, v), (q_bias, _, v_bias) = fused(f"{source}/self_attention/linear_0", 3)
         # openai-whisper's key projection has no bias; the fused CTranslate2 bias holds zeros there.
         state.update({f"{target}.attn.query.weight": q, f"{target}.attn.query.bias": q_bias,
@@ -108,17 +105,18 @@ def openai_whisper_state(variables: Dict[str, np.ndarray]):
                       f"{target}.attn.value.weight": v, f"{target}.attn.value.bias": v_bias})
         linear(f"{target}.attn.out", f"{source}/self_attention/linear_1")
         layer_norm(f"{target}.attn_ln", f"{source}/self_attention/layer_norm")
+
+    n_audio_layer = _count_layers(variables, "encoder")
+    n_text_layer = _count_layers(variables, "decoder")
+    for index in range(n_audio_layer):
+        source, target = f"encoder/layer_{index}", f"encoder.blocks.{index}"
+        self_attention(target, source)
         linear(f"{target}.mlp.0", f"{source}/ffn/linear_0")
         linear(f"{target}.mlp.2", f"{source}/ffn/linear_1")
         layer_norm(f"{target}.mlp_ln", f"{source}/ffn/layer_norm")
     for index in range(n_text_layer):
         source, target = f"decoder/layer_{index}", f"decoder.blocks.{index}"
-        (q, k, v), (q_bias, _, v_bias) = fused(f"{source}/self_attention/linear_0", 3)
-        state.update({f"{target}.attn.query.weight": q, f"{target}.attn.query.bias": q_bias,
-                      f"{target}.attn.key.weight": k,
-                      f"{target}.attn.value.weight": v, f"{target}.attn.value.bias": v_bias})
-        linear(f"{target}.attn.out", f"{source}/self_attention/linear_1")
-        layer_norm(f"{target}.attn_ln", f"{source}/self_attention/layer_norm")
+        self_attention(target, source)
         linear(f"{target}.cross_attn.query", f"{source}/attention/linear_0")
         (k, v), (_, v_bias) = fused(f"{source}/attention/linear_1", 2)
         state.update({f"{target}.cross_attn.key.weight": k,
