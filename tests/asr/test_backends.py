@@ -19,6 +19,27 @@ def test_offline_tiny_en_transcribes_synthetic_speech(tiny_en):
     assert word_error_rate([("please call me tomorrow", text)])["wer"] == 0.0, text
 
 
+@pytest.fixture(scope="module")
+def tiny_en_utterance_window():
+    return load_backend(AsrOptions(backend="faster-whisper", model=OFFLINE_TINY_EN, window="utterance"), device="cpu")
+
+
+def test_utterance_window_transcribes_synthetic_speech(tiny_en_utterance_window):
+    text = tiny_en_utterance_window(synthesize("Please call me tomorrow."))
+    assert word_error_rate([("please call me tomorrow", text)])["wer"] == 0.0, text
+
+
+def test_utterance_window_decodes_audio_longer_than_one_window_in_full(tiny_en_utterance_window):
+    sentence = "Please call me tomorrow."
+    speech = synthesize(sentence)
+    pause = np.zeros(16000, dtype=np.float32)
+    long_audio = np.concatenate([speech, pause] * 14)
+    assert len(long_audio) / 16000 > 30
+    text = tiny_en_utterance_window(long_audio)
+    # Past 28 s the 30 s long-form decoder takes over, so nothing after the first window is lost.
+    assert text.lower().count("tomorrow") >= 12, text
+
+
 def test_faster_whisper_vad_returns_no_text_for_silence():
     recognizer = load_backend(AsrOptions(backend="faster-whisper", model=OFFLINE_TINY_EN, vad=True), device="cpu")
     assert recognizer(np.zeros(32000, dtype=np.float32)) == ""
@@ -78,3 +99,9 @@ def test_bad_options_fail_before_any_model_is_loaded():
         AsrOptions(beam_size=0)
     with pytest.raises(ToolkitError, match="unknown ASR backend"):
         AsrOptions(backend="kaldi")
+    with pytest.raises(ToolkitError, match="needs --backend faster-whisper"):
+        AsrOptions(backend="openai-whisper", window="utterance")
+    with pytest.raises(ToolkitError, match="--window-padding"):
+        AsrOptions(window="utterance", window_padding=-1.0)
+    with pytest.raises(ToolkitError, match="unknown --window"):
+        AsrOptions(window="10s")

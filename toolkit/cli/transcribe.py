@@ -4,7 +4,7 @@ from typing import Optional
 
 import click
 
-from toolkit.asr.backends import BACKENDS, OFFLINE_TINY_EN, AsrOptions
+from toolkit.asr.backends import BACKENDS, OFFLINE_TINY_EN, WINDOWS, AsrOptions
 from toolkit.asr.wer import NORMALIZERS
 
 
@@ -26,6 +26,15 @@ from toolkit.asr.wer import NORMALIZERS
     "--compute-type", default="auto", show_default=True,
     help="faster-whisper only: auto = int8 on CPU, float16 on CUDA; or any CTranslate2 type (float32, int8_float16...).",
 )
+@click.option(
+    "--window", type=click.Choice(WINDOWS), default="30s", show_default=True,
+    help="30s: Whisper's long-form decoding in 30 s windows. utterance (faster-whisper): one window per utterance, "
+    "its audio plus --window-padding of silence; several times faster on short clips.",
+)
+@click.option(
+    "--window-padding", default=2.0, type=float, show_default=True,
+    help="Seconds of silence after the audio in --window utterance; less makes Whisper garble the last words.",
+)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--nj", "num_jobs", default=1, type=int, show_default=True, help="Number of shards (JOB=1:N).")
 @click.option("--job", default=None, type=int, help="Shard to process, 1-based; without it every shard runs in turn.")
@@ -41,6 +50,8 @@ def transcribe(
     beam_size: int,
     vad: bool,
     compute_type: str,
+    window: str,
+    window_padding: float,
     device: str,
     num_jobs: int,
     job: Optional[int],
@@ -65,6 +76,8 @@ def transcribe(
         beam_size=beam_size,
         vad=vad,
         compute_type=compute_type,
+        window=window,
+        window_padding=window_padding,
     )
     transcribe_manifest(
         manifest, outdir, options, device=device, num_jobs=num_jobs, job=job, strict=strict, wer_normalizer=wer_normalizer
