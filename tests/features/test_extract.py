@@ -217,7 +217,8 @@ def test_the_mini_recipes_encoder_configs_extract_offline(tmp_path, stream, pack
     extract_features(manifest, tmp_path / stream, encoder, device="cpu")
     store = FeatureStore(tmp_path / stream)
     assert len(store) == 2 and store.meta["encoder"] == stream
-    expected_dim = {"whisper_tiny_en": 384, "fbank": 80, "minilm": 384}[stream]
+    # fbank stacks 4 frames and the Whisper encoder 2 (conf/encoders/*.yaml: stack_frames).
+    expected_dim = {"whisper_tiny_en": 2 * 384, "fbank": 4 * 80, "minilm": 384}[stream]
     assert store.dim == expected_dim
     if stream != "minilm":
         assert store.num_frames("utt0.wav") == pytest.approx(1.2 * store.meta["frame_rate"], abs=2)

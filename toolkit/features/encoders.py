@@ -12,8 +12,13 @@ Kinds:
 - ``hf_audio``: Hugging Face acoustic models (WavLM, HuBERT, wav2vec 2.0) and the encoder of a
   Whisper model; batches are padded and masked; Whisper's fixed 30 s window is padded, its
   output trimmed to the real length, and longer audio is cut into 30 s windows.
-- ``ct2_whisper``: the CTranslate2 Whisper encoder of faster-whisper (final layer only).
+- ``ct2_whisper``: the CTranslate2 Whisper encoder of faster-whisper (final layer only); with
+  ``window: utterance`` each window is padded only to the next whole second instead of to 30 s.
 - ``fbank``: Kaldi log-Mel filterbanks from ``torchaudio.compliance.kaldi.fbank``.
+
+``stack_frames: N`` (fbank and ct2_whisper, the kinds with a single output layer) concatenates
+every N consecutive frames into one (the low frame rate of ESPnet/FunASR front ends), so a
+model attends over N times fewer frames.
 - ``hf_text``: Hugging Face text encoders (RoBERTa, ModernBERT, BERT) over a transcript column,
   token level, special tokens dropped, over-long transcripts truncated.
 """
@@ -34,6 +39,7 @@ from toolkit.utils.errors import ToolkitError
 logger = logging.getLogger(__name__)
 
 KINDS = ("hf_audio", "ct2_whisper", "fbank", "hf_text")
+WHISPER_WINDOWS = ("30s", "utterance")
 DTYPES = ("float32", "float16", "bfloat16")
 SAMPLE_RATE = 16000
 WHISPER_WINDOW_SAMPLES = 30 * SAMPLE_RATE
@@ -60,8 +66,10 @@ class EncoderSpec:
     max_tokens: Optional[int] = None
     # ct2_whisper
     compute_type: str = "default"
-    # fbank: keyword arguments of torchaudio.compliance.kaldi.fbank
+    window: str = "30s"
+    # fbank: keyword arguments of torchaudio.compliance.kaldi.fbank, and frames stacked into one
     fbank: Dict = field(default_factory=dict)
+    stack_frames: int = 1
     # Where the spec came from, for error messages (not a config key).
     where: str = field(default="encoder config", repr=False)
 
@@ -96,10 +104,21 @@ class EncoderSpec:
             raise ToolkitError(f"{where}: layers: does not apply to kind {spec.kind} (it has one output); remove it")
         if spec.kind != "fbank" and spec.fbank:
             raise ToolkitError(f"{where}: fbank: options apply only to kind fbank; remove them")
+        if spec.stack_frames < 1:
+            raise ToolkitError(f"{where}: stack_frames must be a positive number of frames, got {spec.stack_frames}")
+        if spec.stack_frames != 1 and spec.kind not in ("fbank", "ct2_whisper"):
+            raise ToolkitError(f"{where}: stack_frames: applies only to kinds fbank and ct2_whisper; remove it")
         if spec.dtype not in DTYPES:
             raise ToolkitError(f"{where}: dtype must be one of {', '.join(DTYPES)}, got {spec.dtype!r}")
         if spec.kind in ("ct2_whisper", "fbank") and spec.dtype != "float32":
             raise ToolkitError(f"{where}: dtype: applies to hf_audio and hf_text (use compute_type: for ct2_whisper)")
+        if spec.window not in WHISPER_WINDOWS:
+            raise ToolkitError(f"{where}: window must be one of {', '.join(WHISPER_WINDOWS)}, got {spec.window!r}")
+        if spec.window != "30s" and spec.kind != "ct2_whisper":
+            raise ToolkitError(
+                f"{where}: window: {spec.window} applies only to kind ct2_whisper "
+                "(Hugging Face Whisper encoders accept nothing but 30 s windows); remove it"
+            )
         if spec.batch_seconds <= 0 or spec.batch_tokens <= 0 or spec.max_batch < 1:
             raise ToolkitError(f"{where}: batch_seconds, batch_tokens and max_batch must be positive")
         spec.name = spec.name or spec.kind
@@ -194,18 +213,19 @@ class Encoder:
 class FbankEncoder(Encoder):
     """Kaldi log-Mel filterbanks, one utterance at a time (no padding, so nothing to mask)."""
 
-    frame_rate = 100.0
-
     def __init__(self, spec: EncoderSpec, device):
         super().__init__(spec, device)
         # Dither off: the same audio must give the same features on every run.
         self.options = {"num_mel_bins": 80, "dither": 0.0, **spec.fbank, "sample_frequency": SAMPLE_RATE}
-        self.dim = int(self.options["num_mel_bins"])
+        self.stack = spec.stack_frames
+        self.dim = int(self.options["num_mel_bins"]) * self.stack
+        self.frame_rate = 1000.0 / float(self.options.get("frame_shift", 10.0)) / self.stack
         self.model_path = "torchaudio.compliance.kaldi.fbank"
 
     @property
     def layers(self) -> str:
-        return "fbank " + " ".join(f"{key}={value}" for key, value in sorted(self.options.items()))
+        options = " ".join(f"{key}={value}" for key, value in sorted(self.options.items()))
+        return f"fbank {options}" + (f" stack_frames={self.stack}" if self.stack > 1 else "")
 
     def batch_cost(self, lengths: Sequence[float]) -> float:
         return float(sum(lengths))
@@ -219,8 +239,21 @@ class FbankEncoder(Encoder):
             for waveform in inputs:
                 # Kaldi works on 16-bit sample values.
                 samples = torch.from_numpy(waveform).unsqueeze(0) * 32768.0
-                outputs.append(kaldi.fbank(samples, **self.options).numpy())
+                outputs.append(stack_frames(kaldi.fbank(samples, **self.options).numpy(), self.stack))
         return outputs
+
+
+def stack_frames(frames: np.ndarray, stack: int) -> np.ndarray:
+    """``(T, D)`` → ``(ceil(T / stack), D * stack)``: consecutive frames side by side.
+
+    A last, incomplete group repeats its final frame, so no audio at the end is dropped.
+    """
+    count, dim = frames.shape
+    if stack == 1 or count == 0:
+        return frames.reshape(count, dim * stack) if count == 0 else frames
+    groups = max(1, math.ceil(count / stack))
+    padded = np.concatenate([frames, np.repeat(frames[-1:], groups * stack - count, axis=0)])
+    return np.ascontiguousarray(padded.reshape(groups, stack * dim))
 
 
 def whisper_windows(waveform: np.ndarray) -> List[np.ndarray]:
@@ -237,6 +270,24 @@ def whisper_frames(num_samples: int) -> int:
 def whisper_cost(lengths: Sequence[float]) -> float:
     """Every window is computed at its full 30 s, whatever the audio length."""
     return 30.0 * sum(max(1, math.ceil(length / 30.0)) for length in lengths)
+
+
+def utterance_window_samples(num_samples: int) -> int:
+    """Length of an utterance window: the audio padded to the next whole second.
+
+    Padding to a length set by the window alone (not by the longest in its batch) keeps an
+    utterance's features the same whatever it is batched with, so ``--nj`` cannot change them.
+    """
+    return max(1, math.ceil(num_samples / SAMPLE_RATE)) * SAMPLE_RATE
+
+
+def utterance_window_cost(lengths: Sequence[float]) -> float:
+    """Seconds the encoder computes: every window rounded up to the next second."""
+    total = 0.0
+    for length in lengths:
+        windows = [min(30.0, length - start) for start in range(0, max(1, math.ceil(length / 30.0)) * 30, 30)]
+        total += sum(max(1, math.ceil(window)) for window in windows)
+    return total
 
 
 class _WhisperWindows:
@@ -258,7 +309,7 @@ class _WhisperWindows:
         pieces: List[List[np.ndarray]] = [[] for _ in range(count)]
         for owner, length, output in zip(owners, lengths, outputs):
             pieces[owner].append(output[: whisper_frames(length)])
-        return [np.concatenate(parts, axis=0) for parts in pieces]
+        return [stack_frames(np.concatenate(parts, axis=0), self.spec.stack_frames) for parts in pieces]
 
     def prepare_windows(self, windows: List[np.ndarray]):
         """Log-Mel spectra of the windows, each padded with silence to 30 s."""
@@ -351,11 +402,12 @@ class HFWhisperEncoder(_WhisperWindows, HFAudioEncoder):
 class CT2WhisperEncoder(_WhisperWindows, Encoder):
     """The CTranslate2 Whisper encoder of faster-whisper: final layer, 50 frames per second."""
 
-    frame_rate = 50.0
-
     def __init__(self, spec: EncoderSpec, device):
         super().__init__(spec, device)
         from faster_whisper import WhisperModel
+
+        if spec.window == "utterance":
+            self.batch_cost = utterance_window_cost
 
         device_name = "cuda" if device.type == "cuda" else "cpu"
         try:
@@ -366,7 +418,8 @@ class CT2WhisperEncoder(_WhisperWindows, Encoder):
             raise _load_failure(spec.model, error) from None
         # The converted model does not state its width: encode a few frames of silence to learn it.
         probe = self._encode_mels(np.zeros((1, self.whisper.model.n_mels, 20), dtype=np.float32))
-        self.dim = int(probe.shape[-1])
+        self.dim = int(probe.shape[-1]) * spec.stack_frames
+        self.frame_rate = 50.0 / spec.stack_frames
 
     @property
     def batch_budget(self) -> float:
@@ -378,17 +431,30 @@ class CT2WhisperEncoder(_WhisperWindows, Encoder):
         storage = ctranslate2.StorageView.from_array(np.ascontiguousarray(mels, dtype=np.float32))
         return np.array(self.whisper.model.encode(storage, to_cpu=True))
 
-    def prepare_windows(self, windows: List[np.ndarray]) -> np.ndarray:
-        extractor = self.whisper.feature_extractor
-        mels = []
-        for window in windows:
-            padded = np.zeros(WHISPER_WINDOW_SAMPLES, dtype=np.float32)
-            padded[: len(window)] = window
-            mels.append(extractor(padded, padding=0)[:, : extractor.nb_max_frames])
-        return np.stack(mels)
+    @property
+    def layers(self) -> str:
+        described = "final" if self.spec.window == "30s" else "final, utterance windows"
+        return described + (f", stack_frames={self.spec.stack_frames}" if self.spec.stack_frames > 1 else "")
 
-    def forward_windows(self, mels: np.ndarray) -> List[np.ndarray]:
-        return list(self._encode_mels(mels))
+    def prepare_windows(self, windows: List[np.ndarray]):
+        """Groups of windows padded to one length: ``[(positions, mels)]``, one encoder call each."""
+        extractor = self.whisper.feature_extractor
+        groups: Dict[int, List] = {}
+        for position, window in enumerate(windows):
+            size = WHISPER_WINDOW_SAMPLES if self.spec.window == "30s" else utterance_window_samples(len(window))
+            padded = np.zeros(size, dtype=np.float32)
+            padded[: len(window)] = window
+            # 100 mel frames per second, an even number: the stride-2 convolution maps them exactly.
+            mels = extractor(padded, padding=0)[:, : size // extractor.hop_length]
+            groups.setdefault(size, []).append((position, mels))
+        return [([position for position, _ in members], np.stack([mels for _, mels in members]))
+                for members in groups.values()]
+
+    def forward_windows(self, groups) -> List[np.ndarray]:
+        outputs: Dict[int, np.ndarray] = {}
+        for positions, mels in groups:
+            outputs.update(zip(positions, self._encode_mels(mels)))
+        return [outputs[position] for position in sorted(outputs)]
 
 
 class HFTextEncoder(Encoder):
