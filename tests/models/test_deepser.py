@@ -92,3 +92,17 @@ def test_layer_weighting_starts_uniform_over_stored_layers():
         single.legs[0].load_state_dict({k: v for k, v in leg.state_dict().items() if k != "layer_logits"})
         single.eval()
         torch.testing.assert_close(same, single.legs[0](layer, mask)[2])
+
+
+def test_attention_dropout_is_set_apart_from_the_other_dropout():
+    features = [torch.randn(2, 5, 3), torch.randn(2, 4, 6)]
+    masks = [torch.zeros(2, 5, dtype=torch.bool), torch.zeros(2, 4, dtype=torch.bool)]
+    streams = [StreamSpec("a", 3), StreamSpec("b", 6)]
+    torch.manual_seed(0)
+    only_attention = DeepSER(streams, hidden_dim=8, ff_dim=16, dropout=0.0, attention_dropout=0.5).train()
+    assert not torch.equal(only_attention(features, masks)[0], only_attention(features, masks)[0])
+    without = DeepSER(streams, hidden_dim=8, ff_dim=16, dropout=0.3, attention_dropout=0.0)
+    attentions = [module for module in without.modules() if isinstance(module, torch.nn.MultiheadAttention)]
+    assert len(attentions) == 2 * 2 + 2 * 2  # two legs and two fusion levels, two layers each
+    assert all(module.dropout == 0.0 for module in attentions)
+    assert all(module.dropout1.p == 0.3 for module in without.modules() if isinstance(module, torch.nn.TransformerEncoderLayer))

@@ -44,12 +44,17 @@ class StreamSpec:
 class Encoder(nn.Module):
     """A stack of transformer layers that returns every layer's output."""
 
-    def __init__(self, hidden_dim: int, num_layers: int, num_heads: int, ff_dim: int, dropout: float):
+    def __init__(self, hidden_dim: int, num_layers: int, num_heads: int, ff_dim: int, dropout: float,
+                 attention_dropout: Optional[float] = None):
         super().__init__()
         self.layers = nn.ModuleList(
             nn.TransformerEncoderLayer(hidden_dim, num_heads, ff_dim, dropout, batch_first=True)
             for _ in range(num_layers)
         )
+        if attention_dropout is not None:
+            # nn.TransformerEncoderLayer has one rate for everything; its attention keeps its own copy.
+            for layer in self.layers:
+                layer.self_attn.dropout = attention_dropout
 
     def forward(self, hidden: torch.Tensor, padding_mask: torch.Tensor) -> List[torch.Tensor]:
         outputs = []
@@ -63,13 +68,13 @@ class StreamLeg(nn.Module):
     """Layer weighting (stores holding several encoder layers), projection, encoder, pooling."""
 
     def __init__(self, spec: StreamSpec, hidden_dim: int, num_layers: int, num_heads: int, ff_dim: int,
-                 dropout: float, pooling: str):
+                 dropout: float, pooling: str, attention_dropout: Optional[float] = None):
         super().__init__()
         self.spec = spec
         # A learned softmax weighting over the stored encoder layers, uniform at start.
         self.layer_logits = nn.Parameter(torch.zeros(spec.num_layers)) if spec.num_layers > 1 else None
         self.projection = nn.Sequential(nn.Linear(spec.dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, hidden_dim))
-        self.encoder = Encoder(hidden_dim, num_layers, num_heads, ff_dim, dropout)
+        self.encoder = Encoder(hidden_dim, num_layers, num_heads, ff_dim, dropout, attention_dropout)
         self.pooling = build_pooling(pooling, hidden_dim)
 
     def forward(self, features: torch.Tensor, padding_mask: torch.Tensor):
@@ -85,7 +90,8 @@ class DeepSER(nn.Module):
     """N-stream DeepSER (``fusion="deep"``) or its late-fusion ablation (``fusion="late"``)."""
 
     def __init__(self, streams: Sequence[StreamSpec], hidden_dim: int = 512, num_layers: int = 2, num_heads: int = 1,
-                 ff_dim: int = 2048, dropout: float = 0.1, pooling: str = "mean", fusion: str = "deep"):
+                 ff_dim: int = 2048, dropout: float = 0.1, pooling: str = "mean", fusion: str = "deep",
+                 attention_dropout: Optional[float] = None):
         super().__init__()
         if not streams:
             raise ValueError("DeepSER needs at least one input stream")
@@ -94,12 +100,13 @@ class DeepSER(nn.Module):
         self.streams = list(streams)
         self.fusion = fusion
         self.legs = nn.ModuleList(
-            StreamLeg(spec, hidden_dim, num_layers, num_heads, ff_dim, dropout, pooling) for spec in self.streams
+            StreamLeg(spec, hidden_dim, num_layers, num_heads, ff_dim, dropout, pooling, attention_dropout)
+            for spec in self.streams
         )
         pooled_dim = self.legs[0].pooling.output_dim
         if fusion == "deep":
-            self.fusion_1 = Encoder(hidden_dim, num_layers, num_heads, ff_dim, dropout)
-            self.fusion_2 = Encoder(hidden_dim, num_layers, num_heads, ff_dim, dropout)
+            self.fusion_1 = Encoder(hidden_dim, num_layers, num_heads, ff_dim, dropout, attention_dropout)
+            self.fusion_2 = Encoder(hidden_dim, num_layers, num_heads, ff_dim, dropout, attention_dropout)
             self.fusion_pooling = build_pooling(pooling, hidden_dim)
             self.top = nn.Linear(len(self.streams) * pooled_dim + self.fusion_pooling.output_dim, hidden_dim)
             head_dim = hidden_dim
@@ -150,4 +157,5 @@ def build_model(streams: Sequence[StreamSpec], model_config) -> DeepSER:
         dropout=model_config.dropout,
         pooling=model_config.pooling,
         fusion=model_config.fusion,
+        attention_dropout=model_config.attention_dropout,
     )

@@ -11,7 +11,7 @@ import dataclasses
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Union, get_args, get_origin
 
 from toolkit.utils.atomic import PathLike
 from toolkit.utils.errors import ToolkitError
@@ -45,6 +45,9 @@ class ModelConfig:
     num_heads: int = 1
     ff_dim: int = 2048
     dropout: float = 0.1
+    #: Dropout on the attention weights; null = ``dropout``. On CPU, drawing a random mask for
+    #: every (frame, frame) pair is a third of a training step (benchmarks/bench_train.py).
+    attention_dropout: Optional[float] = None
     #: "mean" or "attentive_stats" (masked in both cases).
     pooling: str = "mean"
 
@@ -137,6 +140,9 @@ class TrainingConfig:
                 f"config keys model.hidden_dim={self.model.hidden_dim} and model.num_heads={self.model.num_heads}: "
                 "hidden_dim must be divisible by num_heads"
             )
+        for key, value in {"model.dropout": self.model.dropout, "model.attention_dropout": self.model.attention_dropout}.items():
+            if value is not None and not 0.0 <= value < 1.0:
+                raise ToolkitError(f"config key {key}: a probability in [0, 1) is needed, got {value}")
         if not 0.0 <= self.mixup.p <= 1.0:
             raise ToolkitError(f"config key mixup.p: a probability in [0, 1] is needed, got {self.mixup.p}")
         if self.mixup.p > 0 and self.mixup.alpha <= 0:
@@ -195,7 +201,15 @@ def _apply(config: TrainingConfig, key: str, value: Any, source: str) -> None:
     if not name or key not in valid_keys():
         raise _unknown_key(key, source)
     section = getattr(config, section_name)
-    setattr(section, name, _coerce(key, value, getattr(section, name), source))
+    example = getattr(section, name)
+    declared = _section_fields(type(section))[name].type
+    if get_origin(declared) is Union and type(None) in get_args(declared):
+        # Optional keys take null, or a value of the type they hold when set.
+        if value is None:
+            setattr(section, name, None)
+            return
+        example = next(kind for kind in get_args(declared) if kind is not type(None))()
+    setattr(section, name, _coerce(key, value, example, source))
 
 
 def _flatten(mapping: Mapping, source: str) -> Iterable:
