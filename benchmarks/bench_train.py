@@ -15,13 +15,15 @@ frames and each process's peak resident memory (the whole epoch, data loading in
 
 With ``--fusion-table`` it instead trains (MEDUSA stage 1) one member per stream combination on
 an existing corpus and its features (the mini_podcast recipe's ``data/`` and ``dump/features``):
-each single stream, every pair, all three with deep fusion and all three with late fusion, and
-prints Development Macro-F1 per configuration. Members go to benchmarks/out/train/fusion/<corpus>/.
+each single stream, every pair, all three with deep fusion and all three with late fusion, once
+per ``--seeds`` value, and prints the mean and spread of Development Macro-F1 per configuration
+(120 Development utterances swing by several points between seeds, so one seed decides nothing).
+Members go to benchmarks/out/train/fusion/<corpus>/; the table to benchmarks/out/train/fusion.json.
 
 Usage: .venv/bin/python benchmarks/bench_train.py [--utterances 192] [--hidden 64]
        .venv/bin/python benchmarks/bench_train.py --fusion-table --config recipes/mini_podcast/conf/train/deepser.yaml \
            --manifest-dir recipes/mini_podcast/data --features-dir recipes/mini_podcast/dump/features \
-           --streams fbank whisper_tiny_en minilm
+           --streams fbank whisper_tiny_en minilm --seeds 1 2 3
 """
 
 import argparse
@@ -127,8 +129,8 @@ def worker(root: Path, mode: str, hidden: int) -> dict:
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def fusion_table(config_path: str, manifest_dir: str, features_dir: str, streams, extra) -> None:
-    """Stage-1 Development Macro-F1 of single streams, pairs, and 3-stream deep and late fusion."""
+def fusion_table(config_path: str, manifest_dir: str, features_dir: str, streams, extra, seeds) -> None:
+    """Stage-1 Development Macro-F1 of single streams, pairs, and 3-stream deep and late fusion, per seed."""
     from itertools import combinations
 
     from toolkit.training.config import load_config
@@ -138,23 +140,34 @@ def fusion_table(config_path: str, manifest_dir: str, features_dir: str, streams
     setup_logging("WARNING")
     runs = [(list(combo), "deep") for size in range(1, len(streams) + 1) for combo in combinations(streams, size)]
     runs.append((list(streams), "late"))
+    # Keyed by the features directory, so a table over another corpus never reuses these members.
+    corpus_tag = hashlib.sha1(str(Path(features_dir).resolve()).encode()).hexdigest()[:8]
     rows = []
     for combo, fusion in runs:
         name = "+".join(combo) + ("" if fusion == "deep" or len(combo) == 1 else f"_{fusion}")
-        overrides = [f"data.manifest_dir={Path(manifest_dir).resolve()}", f"data.features_dir={Path(features_dir).resolve()}",
-                     f"data.streams=[{','.join(combo)}]", f"model.fusion={fusion}", "data.predict_splits=[development]",
-                     *extra]
-        started = time.perf_counter()
-        # Keyed by the features directory, so a table over another corpus never reuses these members.
-        corpus_tag = hashlib.sha1(str(Path(features_dir).resolve()).encode()).hexdigest()[:8]
-        result = train_member(load_config(config_path, overrides), OUT / "fusion" / corpus_tag / name, 1,
-                              resume=True, device="cpu")
-        rows.append((name, fusion if len(combo) > 1 else "-", result.best_macro_f1, result.best_epoch,
-                     time.perf_counter() - started))
-        print(f"{name}: Development Macro-F1 {result.best_macro_f1:.4f}", flush=True)
-    print(f"\n{'streams':<36} {'fusion':<6} {'dev Macro-F1':>12} {'best epoch':>10} {'seconds':>8}")
-    for name, fusion, f1, epoch, seconds in rows:
-        print(f"{name:<36} {fusion:<6} {f1:>12.4f} {epoch:>10d} {seconds:>8.0f}")
+        scores, seconds = [], 0.0
+        for seed in seeds:
+            overrides = [f"data.manifest_dir={Path(manifest_dir).resolve()}",
+                         f"data.features_dir={Path(features_dir).resolve()}", f"data.streams=[{','.join(combo)}]",
+                         f"model.fusion={fusion}", "data.predict_splits=[development]", f"train.seed={seed}", *extra]
+            started = time.perf_counter()
+            result = train_member(load_config(config_path, overrides), OUT / "fusion" / corpus_tag / f"{name}_seed{seed}", 1,
+                                  resume=True, device="cpu")
+            seconds += time.perf_counter() - started
+            scores.append(result.best_macro_f1)
+            print(f"{name} seed {seed}: Development Macro-F1 {result.best_macro_f1:.4f}", flush=True)
+        rows.append({"streams": name, "fusion": fusion if len(combo) > 1 else "-", "macro_f1": scores,
+                     "mean": float(np.mean(scores)), "std": float(np.std(scores)), "seconds_per_run": seconds / len(seeds)})
+    print(f"\n{'streams':<36} {'fusion':<6} {'dev Macro-F1 mean':>17} {'std':>6}  per seed")
+    for row in rows:
+        per_seed = " ".join(f"{score:.3f}" for score in row["macro_f1"])
+        print(f"{row['streams']:<36} {row['fusion']:<6} {row['mean']:>17.4f} {row['std']:>6.3f}  {per_seed}")
+    best_single = max((row for row in rows if row["fusion"] == "-"), key=lambda row: row["mean"])
+    best_fused = max((row for row in rows if row["fusion"] != "-"), key=lambda row: row["mean"])
+    print(f"best single stream {best_single['streams']} {best_single['mean']:.4f}; "
+          f"best fusion {best_fused['streams']} ({best_fused['fusion']}) {best_fused['mean']:.4f}")
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "fusion.json").write_text(json.dumps({"seeds": list(seeds), "overrides": list(extra), "rows": rows}, indent=2))
 
 
 def main() -> None:
@@ -167,11 +180,12 @@ def main() -> None:
     parser.add_argument("--features-dir", default=str(REPO / "recipes" / "mini_podcast" / "dump" / "features"))
     parser.add_argument("--streams", nargs="+", default=["fbank", "whisper_tiny_en", "minilm"])
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="config override for the table")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="training seeds of the table")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.fusion_table:
-        fusion_table(args.config, args.manifest_dir, args.features_dir, args.streams, args.overrides)
+        fusion_table(args.config, args.manifest_dir, args.features_dir, args.streams, args.overrides, args.seeds)
         return
     if args.worker:
         print(json.dumps(worker(Path(args.root), args.worker, args.hidden)))
