@@ -28,10 +28,12 @@ def test_speech_is_transcribed_encoded_and_predicted_through_text_and_audio_stre
         specs.append(StreamSpec(name, encoder.dim // encoder.num_layers, encoder.num_layers))
     ensemble_dir = write_system(tmp_path, [specs, specs[1:]])
     bundle = export_bundle(ensemble_dir, tmp_path / "bundle", encoder_dir,
-                           asr_options=AsrOptions(model="tiny.en-offline", beam_size=1))
+                           asr_options=AsrOptions(model="tiny.en-offline", beam_size=1, window="utterance"))
     audio = speech(tmp_path / "audio" / "hello.wav", "I am so happy to see you again today")
     predictor = Predictor(bundle, device="cpu")
     assert predictor.bundle.asr["model"] == "tiny.en-offline"
+    # The recogniser is rebuilt with the training transcripts' settings, window included.
+    assert predictor.bundle.asr_options().window == "utterance"
     (result,) = predictor.predict_files([audio], progress=False)
     assert result.error == ""
     assert "happy" in result.transcript.lower()
