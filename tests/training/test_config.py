@@ -49,6 +49,7 @@ def test_unknown_key_in_file_names_file_and_nearest_key(tmp_path):
     ("model.hidden_dim=abc", "model.hidden_dim expects a int"),
     ("model.fusion=early", "model.fusion: 'early' is not one of deep, late"),
     ("mixup.p=2", "mixup.p"),
+    ("data.normalize_utterances=-1", "data.normalize_utterances: 0 \\(all\\) or a positive count"),
     ("model.attention_dropout=1.5", r"model.attention_dropout: a probability in \[0, 1\)"),
     ("model.num_heads=3", "divisible"),
     ("stage1.lr", "expected key=value"),

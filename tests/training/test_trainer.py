@@ -151,3 +151,16 @@ def test_nan_features_stop_training_with_the_utterance_named_even_from_a_worker(
     with pytest.raises(ToolkitError, match=f"^{store.store_dir}: features of {first} contain NaN") as error:
         train_member(_config(root, "data.num_workers=1", epochs=1), tmp_path / "exp", 1, device="cpu")
     assert "Traceback" not in str(error.value)
+
+
+def test_checkpoints_carry_the_input_statistics_of_the_training_split(trained, larger_corpus):
+    from toolkit.training.dataset import load_split
+    from toolkit.training.normalization import feature_statistics
+
+    exp = trained[0]
+    data = load_split(larger_corpus / "data", larger_corpus / "features", ["acoustic", "text"], "train", targets="soft")
+    (mean, std), _ = feature_statistics(data, max_utterances=2000)
+    for checkpoint in ("stage1/best.pt", "best.pt"):
+        state = read_checkpoint(exp / checkpoint)["model_state"]
+        np.testing.assert_allclose(state["legs.0.input_mean"].numpy(), mean, rtol=1e-6)
+        np.testing.assert_allclose(state["legs.0.input_std"].numpy(), std, rtol=1e-6)

@@ -65,12 +65,17 @@ class Encoder(nn.Module):
 
 
 class StreamLeg(nn.Module):
-    """Layer weighting (stores holding several encoder layers), projection, encoder, pooling."""
+    """Input normalisation, layer weighting (stores holding several encoder layers), projection,
+    encoder, pooling."""
 
     def __init__(self, spec: StreamSpec, hidden_dim: int, num_layers: int, num_heads: int, ff_dim: int,
                  dropout: float, pooling: str, attention_dropout: Optional[float] = None):
         super().__init__()
         self.spec = spec
+        # Global mean and std of the stream's features, set from training data before stage 1
+        # (identity until then); buffers, so checkpoints carry them to stage 2 and inference.
+        self.register_buffer("input_mean", torch.zeros(spec.store_dim))
+        self.register_buffer("input_std", torch.ones(spec.store_dim))
         # A learned softmax weighting over the stored encoder layers, uniform at start.
         self.layer_logits = nn.Parameter(torch.zeros(spec.num_layers)) if spec.num_layers > 1 else None
         self.projection = nn.Sequential(nn.Linear(spec.dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, hidden_dim))
@@ -78,6 +83,7 @@ class StreamLeg(nn.Module):
         self.pooling = build_pooling(pooling, hidden_dim)
 
     def forward(self, features: torch.Tensor, padding_mask: torch.Tensor):
+        features = (features - self.input_mean) / self.input_std
         if self.layer_logits is not None:
             batch, frames, _ = features.shape
             stacked = features.view(batch, frames, self.spec.num_layers, self.spec.dim)
@@ -114,6 +120,14 @@ class DeepSER(nn.Module):
             head_dim = len(self.streams) * pooled_dim
         self.class_head = nn.Linear(head_dim, NUM_CLASSES)
         self.attribute_head = nn.Linear(head_dim, len(ATTRIBUTES))
+
+    def set_input_statistics(self, statistics: Sequence[Tuple[Sequence[float], Sequence[float]]]) -> None:
+        """Per stream, the (mean, std) vectors its features are normalised with."""
+        if len(statistics) != len(self.legs):
+            raise ValueError(f"expected statistics for {len(self.legs)} streams, got {len(statistics)}")
+        for leg, (mean, std) in zip(self.legs, statistics):
+            leg.input_mean.copy_(torch.as_tensor(mean, dtype=leg.input_mean.dtype))
+            leg.input_std.copy_(torch.as_tensor(std, dtype=leg.input_std.dtype))
 
     def forward(self, features: Sequence[torch.Tensor], padding_masks: Sequence[torch.Tensor],
                 mix: Optional[Mix] = None) -> Tuple[torch.Tensor, torch.Tensor]:

@@ -34,6 +34,10 @@ class DataConfig:
     #: Batches are formed from length-sorted pools of ``bucket_pool_batches`` batches (1: no bucketing).
     bucket_pool_batches: int = 50
     num_workers: int = 2
+    #: Normalise every input dimension by its training-set mean and std (ESPnet's global_mvn),
+    #: estimated before stage 1 from a seeded sample of ``normalize_utterances`` utterances (0: all).
+    normalize_features: bool = True
+    normalize_utterances: int = 2000
 
 
 @dataclass
@@ -132,6 +136,8 @@ class TrainingConfig:
             "train.eval_batch_size": self.train.eval_batch_size,
             "data.bucket_pool_batches": self.data.bucket_pool_batches,
         }
+        if self.data.normalize_utterances < 0:
+            raise ToolkitError(f"config key data.normalize_utterances: 0 (all) or a positive count, got {self.data.normalize_utterances}")
         for key, value in positive.items():
             if value < 1:
                 raise ToolkitError(f"config key {key}: must be at least 1, got {value}")

@@ -206,7 +206,12 @@ class StageTrainer:
                                f"{self.specs} vs {dev_specs}; extract both with the same encoder config")
         from toolkit.models.deepser import build_model
 
-        self.model = build_model(self.specs, config.model).to(self.context.device)
+        self.model = build_model(self.specs, config.model)
+        if self.stage == 1 and data.normalize_features:
+            from toolkit.training.normalization import feature_statistics
+
+            self.model.set_input_statistics(feature_statistics(self.train_data, data.normalize_utterances))
+        self.model.to(self.context.device)
         if self.stage == 1:
             weights = np.ones(len(EMOTION_CODES), dtype=np.float32)
             if config.loss.class_weight_alpha:
