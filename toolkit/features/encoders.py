@@ -15,12 +15,12 @@ Kinds:
 - ``ct2_whisper``: the CTranslate2 Whisper encoder of faster-whisper (final layer only); with
   ``window: utterance`` each window is padded only to the next whole second instead of to 30 s.
 - ``fbank``: Kaldi log-Mel filterbanks from ``torchaudio.compliance.kaldi.fbank``.
+- ``hf_text``: Hugging Face text encoders (RoBERTa, ModernBERT, BERT) over a transcript column,
+  token level, special tokens dropped, over-long transcripts truncated.
 
 ``stack_frames: N`` (fbank and ct2_whisper, the kinds with a single output layer) concatenates
 every N consecutive frames into one (the low frame rate of ESPnet/FunASR front ends), so a
 model attends over N times fewer frames.
-- ``hf_text``: Hugging Face text encoders (RoBERTa, ModernBERT, BERT) over a transcript column,
-  token level, special tokens dropped, over-long transcripts truncated.
 """
 
 import importlib
@@ -249,9 +249,11 @@ def stack_frames(frames: np.ndarray, stack: int) -> np.ndarray:
     A last, incomplete group repeats its final frame, so no audio at the end is dropped.
     """
     count, dim = frames.shape
-    if stack == 1 or count == 0:
-        return frames.reshape(count, dim * stack) if count == 0 else frames
-    groups = max(1, math.ceil(count / stack))
+    if stack == 1:
+        return frames
+    if count == 0:
+        return frames.reshape(0, dim * stack)
+    groups = math.ceil(count / stack)
     padded = np.concatenate([frames, np.repeat(frames[-1:], groups * stack - count, axis=0)])
     return np.ascontiguousarray(padded.reshape(groups, stack * dim))
 

@@ -8,7 +8,7 @@ soup and ``toolkit predict`` apply exactly the normalisation the member was trai
 
 Why: Kaldi filterbanks sit around 15 with a spread of a few units, SSL features around 0; a
 DeepSER fed raw filterbanks did not learn at all on the mini corpus (flat training loss over
-6 epochs), the global mean-variance normalisation of ESPnet's ``global_mvn`` fixes that.
+6 epochs); with the global mean-variance normalisation of ESPnet's ``global_mvn`` it learns.
 """
 
 import logging
