@@ -155,7 +155,7 @@ class FasterWhisperRecognizer:
                     return ""
             seconds = len(waveform) / TARGET_SAMPLE_RATE
             if seconds + self.options.window_padding <= WHISPER_WINDOW_SECONDS:
-                return self._decode_utterance_window(waveform)
+                return self._decode_utterance_window(waveform, seconds)
         # transcribe() returns a lazy generator: decoding happens while the segments are read.
         segments, _ = self.model.transcribe(
             waveform,
@@ -165,7 +165,7 @@ class FasterWhisperRecognizer:
         )
         return " ".join(segment.text.strip() for segment in segments).strip()
 
-    def _decode_utterance_window(self, waveform: np.ndarray) -> str:
+    def _decode_utterance_window(self, waveform: np.ndarray, seconds: float) -> str:
         """One greedy or beam pass over a window as long as the audio plus its silence padding.
 
         The encoder's cost grows with the window, so a 4 s clip costs about a sixth of a 30 s
@@ -191,7 +191,6 @@ class FasterWhisperRecognizer:
         if whisper.is_multilingual and language is None:
             language = whisper.detect_language(features)[0][0][0][2:-2]
         tokenizer = Tokenizer(self.model.hf_tokenizer, whisper.is_multilingual, task="transcribe", language=language)
-        seconds = len(waveform) / TARGET_SAMPLE_RATE
         result = whisper.generate(
             features,
             [list(tokenizer.sot_sequence) + [tokenizer.no_timestamps]],

@@ -287,8 +287,8 @@ def utterance_window_cost(lengths: Sequence[float]) -> float:
     """Seconds the encoder computes: every window rounded up to the next second."""
     total = 0.0
     for length in lengths:
-        windows = [min(30.0, length - start) for start in range(0, max(1, math.ceil(length / 30.0)) * 30, 30)]
-        total += sum(max(1, math.ceil(window)) for window in windows)
+        full_windows, rest = divmod(length, 30.0)
+        total += 30.0 * full_windows + (max(1, math.ceil(rest)) if rest or not full_windows else 0)
     return total
 
 

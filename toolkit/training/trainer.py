@@ -207,7 +207,10 @@ class StageTrainer:
         from toolkit.models.deepser import build_model
 
         self.model = build_model(self.specs, config.model)
-        if self.stage == 1 and data.normalize_features:
+        last = self.stage_dir / "last.pt"
+        # A resumed run restores the statistics from its checkpoint, and DDP copies rank 0's
+        # buffers to every other process, so only a fresh main process reads the sample.
+        if self.stage == 1 and data.normalize_features and self.context.is_main and not last.exists():
             from toolkit.training.normalization import feature_statistics
 
             self.model.set_input_statistics(feature_statistics(self.train_data, data.normalize_utterances))
@@ -234,7 +237,6 @@ class StageTrainer:
             # Stage 2 must beat stage 1's selection to replace it.
             self.state.best_score = float(stage1["dev_macro_f1"])
             self.state.best_epoch = 0
-        last = self.stage_dir / "last.pt"
         if last.exists():
             if not self.resume:
                 raise ToolkitError(
