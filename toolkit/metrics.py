@@ -1,29 +1,57 @@
-"""Challenge metrics: Macro-F1 over the 8 classes and the concordance correlation coefficient.
+"""Metrics over an inventory's classes, and the concordance correlation coefficient.
 
-Pure numpy/scikit-learn; used by `toolkit score`, by training-time model selection and by
-the ensemble stage, so that every number in the toolkit is computed the same way.
+Pure numpy/scikit-learn; used by `toolkit score`, by training-time model selection, by the
+ensemble stage and the probes, so that every number in the toolkit is computed the same way.
+Class metrics take class indices into an inventory and its size: Macro-F1 and per-class F1 are
+over exactly the inventory's classes (a class absent from both truth and prediction scores 0, as
+the challenge's 8-class Macro-F1 counts it); UA is the mean recall over the classes present in
+the truth (scikit-learn's balanced accuracy, as EmoBox reports it) and WA the plain accuracy.
 """
 
 from typing import Dict, Sequence
 
 import numpy as np
 
-from toolkit.emotions import ATTRIBUTES, NUM_CLASSES
+from toolkit.emotions import ATTRIBUTES
 
 
-def macro_f1(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
-    """Macro-F1 over the 8 target classes (labels fixed so absent classes count as 0)."""
+def macro_f1(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> float:
+    """Macro-F1 over classes ``0 .. num_classes-1``."""
     from sklearn.metrics import f1_score
 
     return float(
-        f1_score(y_true, y_pred, labels=list(range(NUM_CLASSES)), average="macro", zero_division=0)
+        f1_score(y_true, y_pred, labels=list(range(num_classes)), average="macro", zero_division=0)
     )
 
 
-def per_class_f1(y_true: Sequence[int], y_pred: Sequence[int]) -> np.ndarray:
+def per_class_f1(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> np.ndarray:
     from sklearn.metrics import f1_score
 
-    return f1_score(y_true, y_pred, labels=list(range(NUM_CLASSES)), average=None, zero_division=0)
+    return f1_score(y_true, y_pred, labels=list(range(num_classes)), average=None, zero_division=0)
+
+
+def unweighted_accuracy(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
+    """UA: mean per-class recall over the classes present in ``y_true`` (balanced accuracy)."""
+    true = np.asarray(y_true)
+    pred = np.asarray(y_pred)
+    if true.size == 0:
+        return float("nan")
+    return float(np.mean([(pred[true == label] == label).mean() for label in np.unique(true)]))
+
+
+def weighted_accuracy(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
+    """WA: the share of rows classified correctly (plain accuracy)."""
+    true = np.asarray(y_true)
+    return float((true == np.asarray(y_pred)).mean()) if true.size else float("nan")
+
+
+def class_scores(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> Dict[str, float]:
+    """Macro-F1, UA and WA of one set of predictions, the three numbers EmoBox and SUPERB report."""
+    return {
+        "macro_f1": macro_f1(y_true, y_pred, num_classes),
+        "ua": unweighted_accuracy(y_true, y_pred),
+        "wa": weighted_accuracy(y_true, y_pred),
+    }
 
 
 def ccc(y_true: Sequence[float], y_pred: Sequence[float]) -> float:

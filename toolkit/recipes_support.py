@@ -140,15 +140,17 @@ def members(ensemble_conf: str) -> None:
 def write_submissions_command(predictions: str, outdir: str, tag: str, manifest: Optional[str]) -> None:
     """Write both leaderboard files from a prediction file: class = argmax of the logits."""
     from toolkit.data.manifest import read_manifest
-    from toolkit.emotions import ATTRIBUTES, EMOTION_CODES, LOGIT_COLUMNS
-    from toolkit.predictions import read_predictions
+    from toolkit.emotions import ATTRIBUTES
+    from toolkit.predictions import LOGIT_PREFIX, prediction_codes, read_predictions
     from toolkit.submission.write import write_submissions
 
     frame = read_predictions(predictions)
-    codes = [EMOTION_CODES[index] for index in frame[list(LOGIT_COLUMNS)].to_numpy().argmax(axis=1)]
+    classes = prediction_codes(frame)
+    logits = frame[[f"{LOGIT_PREFIX}{code}" for code in classes]].to_numpy()
+    codes = [classes[index] for index in logits.argmax(axis=1)]
     expected = list(read_manifest(manifest)["FileName"]) if manifest else None
     for path in write_submissions(outdir, tag, list(frame["FileName"]), codes,
-                                  frame[list(ATTRIBUTES)].to_numpy(), expected_ids=expected):
+                                  frame[list(ATTRIBUTES)].to_numpy(), expected_ids=expected, classes=classes):
         click.echo(str(path))
 
 
@@ -159,7 +161,7 @@ def has_labels(labels: str, task: str) -> None:
     """Exit 0 when every row of LABELS (a manifest or labels_consensus-style CSV) has the task's labels, else 1."""
     import pandas as pd
 
-    from toolkit.emotions import ALL_CONSENSUS_CODES, ATTRIBUTES
+    from toolkit.emotions import ATTRIBUTES
 
     path = Path(labels)
     if not path.is_file():
@@ -170,7 +172,7 @@ def has_labels(labels: str, task: str) -> None:
     if missing or not len(frame):
         sys.exit(1)
     if task == "categorical":
-        labelled = frame["EmoClass"].isin(list(ALL_CONSENSUS_CODES)).all()
+        labelled = (frame["EmoClass"] != "").all()
     else:
         labelled = (frame[columns] != "").all(axis=None)
     sys.exit(0 if labelled else 1)

@@ -7,7 +7,9 @@ import pytest
 import soundfile
 
 from toolkit.corpora.generic import load_label_map, prepare_generic
-from toolkit.data.manifest import MANIFEST_COLUMNS, read_manifest, soft_label_matrix
+from toolkit.data.inventory import read_inventory
+from toolkit.data.manifest import manifest_columns, read_manifest, soft_label_matrix
+from toolkit.emotions import Inventory
 from toolkit.utils.errors import ToolkitError
 
 
@@ -47,12 +49,17 @@ def test_manifests_have_every_column_one_hot_soft_labels_and_rescaled_attributes
     summary = prepare_generic(audio, labels, tmp_path / "data", label_map=label_map, attribute_range=(1, 5))
 
     train = read_manifest(tmp_path / "data/train/manifest.csv")
-    assert list(train.columns) == MANIFEST_COLUMNS
+    # the inventory: the label map's classes that label a kept row (sad's only row was skipped)
+    inventory = Inventory.from_codes("AHN")
+    assert summary["classes"] == [{"code": "A", "name": "Anger"}, {"code": "H", "name": "Happiness"},
+                                  {"code": "N", "name": "Neutral"}]
+    assert read_inventory(tmp_path / "data/train/manifest.csv") == inventory
+    assert list(train.columns) == manifest_columns(inventory)
     assert list(train["FileName"]) == ["a.wav", "b.wav", "stereo.wav"]
     assert list(train["EmoClass"]) == ["A", "H", "X"]
     soft = soft_label_matrix(train)
-    np.testing.assert_array_equal(soft[0], [1, 0, 0, 0, 0, 0, 0, 0])
-    np.testing.assert_array_equal(soft[1], [0, 0, 1, 0, 0, 0, 0, 0])
+    np.testing.assert_array_equal(soft[0], [1, 0, 0])
+    np.testing.assert_array_equal(soft[1], [0, 1, 0])
     assert np.isnan(soft[2]).all(), "an X row has no soft label but stays for the attribute head"
     # 1-5 scale mapped onto 1-7: 5 -> 7, 1 -> 1, 3 -> 4
     assert train.loc[0, ["EmoAct", "EmoVal", "EmoDom"]].astype(float).tolist() == [7.0, 1.0, 5.5]
@@ -110,12 +117,16 @@ def test_without_split_column_speakers_never_straddle_train_and_development(tmp_
 
 def test_label_map_file_and_its_errors(tmp_path):
     good = tmp_path / "map.yaml"
-    good.write_text("Angry: A\nhap: h\nnone: X\n")
-    assert load_label_map(str(good)) == {"angry": "A", "hap": "H", "none": "X"}
+    good.write_text("Angry: A\nhap: h\nnone: X\nmad: Anger\nserene: calm\nbored: Boredom\npleasant: P Pleasant surprise\n")
+    label_map = load_label_map(str(good))
+    assert label_map == {"angry": "A", "hap": "H", "none": "X", "mad": "A", "serene": "K", "bored": "B", "pleasant": "P"}
+    assert label_map.names == {"P": "Pleasant surprise"}
     bad = tmp_path / "bad.yaml"
-    bad.write_text("angry: Anger\n")
-    with pytest.raises(ToolkitError, match=r"bad\.yaml: label 'angry' maps to 'ANGER'"):
+    bad.write_text("angry: Angrr\n")
+    with pytest.raises(ToolkitError, match=r"bad\.yaml: label 'angry' maps to 'ANGRR', which is not a known class.*'CODE Name'"):
         load_label_map(str(bad))
+    with pytest.raises(ToolkitError, match=r"class code 'p' must be an upper-case letter"):
+        load_label_map("pleasant=p Pleasant")
     with pytest.raises(ToolkitError, match="neither a file nor an inline map"):
         load_label_map("no-such-file.yaml")
     assert load_label_map(None)["sad"] == "S"
@@ -149,3 +160,33 @@ def test_cli_prepare_generic_writes_manifests_and_reports_errors_without_traceba
     assert result.exit_code == 1
     assert "error: inline label map: label 'angry' maps to 'Q'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_new_classes_get_their_own_codes_and_the_inventory_follows_the_label_map(tmp_path):
+    audio = tmp_path / "wavs"
+    lines = ["FileName,label,split"]
+    labels = ["calm", "neutral", "bored", "pleasant", "angry", "calm"]
+    for index, label in enumerate(labels * 2):
+        _wav(audio / f"u{index}.wav", seconds=0.1)
+        lines.append(f"u{index}.wav,{label},{'train' if index < 6 else 'dev'}")
+    (tmp_path / "labels.csv").write_text("\n".join(lines) + "\n")
+    summary = prepare_generic(audio, tmp_path / "labels.csv", tmp_path / "data",
+                              label_map=load_label_map("calm=Calm,neutral=N,bored=boredom,pleasant=P Pleasant surprise,"
+                                                       "angry=A"))
+    # standard classes in the standard order, then the corpus's own
+    assert [(c["code"], c["name"]) for c in summary["classes"]] == [
+        ("A", "Anger"), ("N", "Neutral"), ("K", "Calm"), ("B", "Boredom"), ("P", "Pleasant surprise")]
+    train = read_manifest(tmp_path / "data/train/manifest.csv")
+    assert [c for c in train.columns if c.startswith("soft_")] == ["soft_A", "soft_N", "soft_K", "soft_B", "soft_P"]
+    assert read_inventory(tmp_path / "data/development/manifest.csv").describe() == \
+        "A Anger, N Neutral, K Calm, B Boredom, P Pleasant surprise"
+
+
+def test_classes_option_pins_the_inventory_and_counts_rows_outside_it(corpus, tmp_path):
+    audio, labels = corpus
+    summary = prepare_generic(audio, labels, tmp_path / "data", classes=Inventory.parse("A,S,H,N"),
+                              label_map=load_label_map("angry=A,happy=H,neutral=N,frustrated=R,mixed=X,sad=S"))
+    assert [c["code"] for c in summary["classes"]] == ["A", "S", "H", "N"], "pinned, S kept though no row has it"
+    assert summary["skipped"]["class_not_in_inventory"]["count"] == 1
+    assert "label 'frustrated' is class R, which is not in --classes A,S,H,N" in \
+        summary["skipped"]["class_not_in_inventory"]["examples"][0]

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -73,9 +75,9 @@ def test_held_out_scores_do_not_leak_labels(tmp_path):
     config = EnsembleConfig(folds=4, soup_runs=1, seed=0, meta=MetaConfig(weight_decay=1e-6, max_iterations=100))
     held_out = held_out_predictions(members, classes, attributes, config)
     in_sample = fit_meta_classifier(stack_inputs(members), classes, attributes, config=config.meta)
-    in_sample_f1 = macro_f1(classes, in_sample.apply(stack_inputs(members))[0].argmax(axis=1))
+    in_sample_f1 = macro_f1(classes, in_sample.apply(stack_inputs(members))[0].argmax(axis=1), 8)
     assert in_sample_f1 > 0.4
-    assert score_rows(classes, attributes, held_out[META])["macro_f1"] < 0.25
+    assert score_rows(classes, attributes, held_out[META], 8)["macro_f1"] < 0.25
 
 
 def test_manifest_that_does_not_match_the_members_is_an_error(tmp_path):
@@ -96,7 +98,40 @@ def test_test_key_scores_the_written_leaderboard_files(tmp_path):
     }).to_csv(key, index=False)
     result = run_ensemble(corpus.members, corpus.manifest, tmp_path / "out", tmp_path / "subs", "k",
                           config=FAST, test_key=key)
-    expected = macro_f1(corpus.test_classes, result.test_classes)
+    expected = macro_f1(corpus.test_classes, result.test_classes, 8)
     assert result.test_scores["macro_f1"] == pytest.approx(expected)
     assert result.test_scores["macro_f1"] > 0.7
     assert result.test_scores["ccc_mean"] > 0.8
+
+
+def test_a_corpus_inventory_flows_through_soup_report_leaderboard_files_and_scores(tmp_path):
+    corpus = Corpus(tmp_path, accuracies=(0.8, 0.7), shifts=(0, 0), dev_rows=120, test_rows=40, codes="ASHN")
+    key = tmp_path / "test_labels.csv"
+    pd.DataFrame({
+        "FileName": corpus.test_names, "EmoClass": [corpus.codes[c] for c in corpus.test_classes],
+        "EmoAct": corpus.test_attributes[:, 0], "EmoVal": corpus.test_attributes[:, 1],
+        "EmoDom": corpus.test_attributes[:, 2],
+        **{f"soft_{code}": [float(c == i) for c in corpus.test_classes] for i, code in enumerate(corpus.codes)},
+    }).to_csv(key, index=False)
+    result = run_ensemble(corpus.members, corpus.manifest, tmp_path / "out", tmp_path / "subs", "four",
+                          config=FAST, test_key=key, report_path=tmp_path / "report.md")
+    assert result.inventory.codes == ("A", "S", "H", "N")
+    soup = json.loads((tmp_path / "out" / "soup.json").read_text())
+    assert [c["code"] for c in soup["classes"]] == ["A", "S", "H", "N"]
+    assert len(soup["soup"]["weight"]) == 4 + 3 and len(soup["soup"]["weight"][0]) == 2 * (4 + 3)
+    submitted = pd.read_csv(tmp_path / "subs" / "four_categorical.csv", dtype=str)
+    assert set(submitted["EmoClass"]) <= set("ASHN")
+    # scored over the 4 classes: Macro-F1 equals sklearn's over exactly those labels
+    assert result.test_scores["macro_f1"] == pytest.approx(macro_f1(corpus.test_classes, result.test_classes, 4))
+    assert result.test_scores["macro_f1"] > 0.7
+    per_class = pd.read_csv(tmp_path / "out" / "per_class_f1.csv")
+    assert list(per_class.columns) == ["method", "A", "S", "H", "N"]
+    assert "Classes (4): A Anger, S Sadness, H Happiness, N Neutral." in (tmp_path / "report.md").read_text()
+
+
+def test_members_over_different_inventories_are_an_error(tmp_path):
+    four = Corpus(tmp_path / "four", accuracies=(0.8,), shifts=(0,), dev_rows=40, codes="ASHN")
+    eight = Corpus(tmp_path / "eight", accuracies=(0.8,), shifts=(0,), dev_rows=40)
+    other = eight.members[0].rename(eight.members[0].with_name("eight_class"))
+    with pytest.raises(ToolkitError, match=r"predicts classes A,S,H,U,F,D,C,N, but .* predicts A,S,H,N"):
+        run_ensemble([four.members[0], other], four.manifest, tmp_path / "out", None, "t", config=FAST)

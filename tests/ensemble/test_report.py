@@ -1,5 +1,6 @@
 import numpy as np
 
+from toolkit.emotions import CHALLENGE
 from toolkit.ensemble.combine import METHODS, EnsembleResult, MethodPredictions
 from toolkit.ensemble.report import read_training_curves, write_report
 from toolkit.training.history import METRIC_COLUMNS, write_metrics
@@ -18,7 +19,7 @@ def synthetic_result(tmp_path, member_dirs):
     table = [{"method": m, "protocol": "x", "macro_f1": 0.3, "ccc_EmoAct": 0.1, "ccc_EmoVal": 0.2,
               "ccc_EmoDom": 0.3, "ccc_mean": 0.2} for m in METHODS]
     return EnsembleResult(
-        member_names=names, member_dirs=[str(d) for d in member_dirs],
+        inventory=CHALLENGE, member_names=names, member_dirs=[str(d) for d in member_dirs],
         dev_file_names=[f"f{i}.wav" for i in range(rows)], dev_classes=classes, dev_attributes=attributes,
         member_predictions={name: predictions() for name in names},
         held_out={method: predictions() for method in METHODS}, table=table,

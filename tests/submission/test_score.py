@@ -107,7 +107,7 @@ def test_fast_resampled_metrics_equal_sklearn():
     for _ in range(20):
         true = rng.integers(0, 8, size=50)
         pred = rng.integers(0, 6, size=50)  # classes 6 and 7 never predicted
-        fast = _resampled_categorical(true, pred)
+        fast = _resampled_categorical(true, pred, 8)
         assert fast["macro_f1"] == pytest.approx(
             f1_score(true, pred, labels=list(range(8)), average="macro", zero_division=0))
         assert fast["accuracy"] == pytest.approx(accuracy_score(true, pred))
@@ -132,3 +132,22 @@ def test_unlabelled_reference_cannot_score(tmp_path):
     manifest.write_text("FileName,path\nMSP-PODCAST_test3_0001.wav,/x.wav\n")
     with pytest.raises(ToolkitError, match="no EmoClass column"):
         score_submission(submission, manifest)
+
+
+def test_a_four_class_reference_manifest_scores_over_its_four_classes(tmp_path):
+    rng = np.random.default_rng(3)
+    names = [f"u{n:03d}.wav" for n in range(80)]
+    truth = rng.choice(list("ASHN"), size=80)
+    predicted = np.where(rng.random(80) < 0.7, truth, rng.choice(list("ASHN"), size=80))
+    manifest = tmp_path / "data/test/manifest.csv"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text("FileName,EmoClass,soft_A,soft_S,soft_H,soft_N,path\n"
+                        + "".join(f"{n},{c},,,,,/x\n" for n, c in zip(names, truth)))
+    submission = tmp_path / "sub.csv"
+    submission.write_text("FileName,EmoClass\n" + "".join(f"{n},{c}\n" for n, c in zip(names, predicted)))
+    result = score_submission(submission, manifest)
+    assert result.inventory.codes == ("A", "S", "H", "N")
+    assert result.metrics["macro_f1"] == pytest.approx(f1_score(truth, predicted, labels=list("ASHN"), average="macro"))
+    assert result.confusion.shape == (4, 4) and list(result.per_class) == ["A", "S", "H", "N"]
+    text = format_scores(result)
+    assert "H Happiness" in text and "U Surprise" not in text

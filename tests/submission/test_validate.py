@@ -217,3 +217,41 @@ def test_fuzz_never_raises_and_reports_known_codes(tmp_path, content):
         assert report.valid == (report.error_count == 0)
         json.dumps(report.to_dict())
         report.format_text()
+
+
+def test_a_corpus_inventory_sets_the_allowed_classes_and_the_messages(tmp_path):
+    from toolkit.emotions import Inventory
+
+    classes = Inventory.parse("A,K,N")
+    report = check(tmp_path, categorical([f"{IDS[0]},K", f"{IDS[1]},S", f"{IDS[2]},calm", f"{IDS[3]},1"]),
+                   classes=classes)
+    assert at(report, "C501") == [
+        (3, "EmoClass 'S' is not one of A, K, N (one uppercase letter)"),
+        (4, "EmoClass 'calm' is a class name; write the letter 'K'"),
+        (5, "EmoClass '1' is a class index; write the letter (in the toolkit's AKN order index 1 is 'K'; check "
+            "which order your model uses)"),
+    ]
+    report = check(tmp_path, categorical([f"{IDS[0]},K", f"{IDS[1]},K", f"{IDS[2]},N", f"{IDS[3]},P9"]),
+                   classes=Inventory.parse("K,N,P9 Pleasure"))
+    assert report.valid
+
+
+def test_cli_validate_learns_the_classes_from_manifest_or_classes(tmp_path):
+    from click.testing import CliRunner
+
+    from toolkit.cli import main
+
+    manifest = tmp_path / "data/test/manifest.csv"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text("FileName,EmoClass,soft_A,soft_K,soft_N,path\n" + "".join(f"{n},,,,,/x\n" for n in IDS))
+    submission = tmp_path / "sub.csv"
+    submission.write_text(categorical([f"{IDS[0]},K", f"{IDS[1]},A", f"{IDS[2]},N", f"{IDS[3]},K"]))
+    runner = CliRunner()
+    assert runner.invoke(main, ["validate", str(submission), "--manifest", str(manifest)]).exit_code == 0
+    result = runner.invoke(main, ["validate", str(submission), "--ids", str(manifest.with_name("ids.txt"))])
+    assert result.exit_code == 2  # no such id list
+    (tmp_path / "ids.txt").write_text("\n".join(IDS) + "\n")
+    result = runner.invoke(main, ["validate", str(submission), "--ids", str(tmp_path / "ids.txt")])
+    assert result.exit_code == 1 and "EmoClass 'K' is not one of A, S, H, U, F, D, C, N" in result.output
+    result = runner.invoke(main, ["validate", str(submission), "--ids", str(tmp_path / "ids.txt"), "--classes", "A,K,N"])
+    assert result.exit_code == 0, result.output

@@ -5,35 +5,40 @@ classes; lengths vary so padding and bucketing matter.
 """
 
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
-from toolkit.emotions import EMOTION_CODES, SOFT_COLUMNS
+from toolkit.emotions import EMOTION_CODES
 from toolkit.features.store import FeatureShardWriter, merge_store
 
 
 def write_corpus(root: Path, streams: Optional[Dict[str, int]] = None, per_class: int = 4, seed: int = 0,
-                 ambiguous: int = 4, noise: float = 0.5, num_layers: Optional[Dict[str, int]] = None) -> Path:
-    """Write ``root/data/<split>/manifest.csv`` and ``root/features/<stream>/<split>/``; return root."""
+                 ambiguous: int = 4, noise: float = 0.5, num_layers: Optional[Dict[str, int]] = None,
+                 codes: Sequence[str] = EMOTION_CODES) -> Path:
+    """Write ``root/data/<split>/manifest.csv`` and ``root/features/<stream>/<split>/``; return root.
+
+    ``codes``: the corpus's class inventory, in order (the challenge's ``ASHUFDCN`` by default).
+    """
+    codes = list(codes)
     streams = streams or {"acoustic": 6, "text": 4}
     num_layers = num_layers or {}
     rng = np.random.default_rng(seed)
-    prototypes = {name: rng.normal(size=(len(EMOTION_CODES), dim * num_layers.get(name, 1))) * 2.0
+    prototypes = {name: rng.normal(size=(len(codes), dim * num_layers.get(name, 1))) * 2.0
                   for name, dim in streams.items()}
     sizes = {"train": (per_class, ambiguous), "development": (max(per_class // 2, 1), 2), "test3": (1, 0)}
     for split, (count, extra) in sizes.items():
         rows = []
-        classes = [c for c in range(len(EMOTION_CODES)) for _ in range(count)] + [-1] * extra
+        classes = [c for c in range(len(codes)) for _ in range(count)] + [-1] * extra
         for number, label in enumerate(classes):
-            soft = np.zeros(len(EMOTION_CODES))
+            soft = np.zeros(len(codes))
             if label >= 0:
                 soft[label] = 0.8
-                soft[(label + 1) % len(EMOTION_CODES)] = 0.2
-                code = EMOTION_CODES[label]
+                soft[(label + 1) % len(codes)] = 0.2
+                code = codes[label]
             else:
-                soft[[0, 7]] = 0.5
+                soft[[0, len(codes) - 1]] = 0.5
                 code = "X"
             labelled = split != "test3"
             rows.append({
@@ -44,7 +49,7 @@ def write_corpus(root: Path, streams: Optional[Dict[str, int]] = None, per_class
                 "EmoDom": "4.0" if labelled else "",
                 "Split_Set": split,
                 "path": f"/nonexistent/{split}_{number}.wav",
-                **{column: (f"{value:.2f}" if labelled else "") for column, value in zip(SOFT_COLUMNS, soft)},
+                **{f"soft_{column}": (f"{value:.2f}" if labelled else "") for column, value in zip(codes, soft)},
                 "_label": label,
             })
         frame = pd.DataFrame(rows)
@@ -57,7 +62,8 @@ def write_corpus(root: Path, streams: Optional[Dict[str, int]] = None, per_class
                                         {"encoder": "synthetic", "model": name, "layers": "last", "num_layers": layers})
             for row in rows:
                 frames = int(rng.integers(3, 12))
-                centre = prototypes[name][row["_label"]] if row["_label"] >= 0 else prototypes[name][[0, 7]].mean(0)
+                centre = (prototypes[name][row["_label"]] if row["_label"] >= 0
+                          else prototypes[name][[0, len(codes) - 1]].mean(0))
                 writer.add(row["FileName"], centre + noise * rng.normal(size=(frames, dim * layers)))
             writer.close()
             merge_store(root / "features" / name / split, 1)

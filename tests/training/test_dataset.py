@@ -1,4 +1,5 @@
 import logging
+import re
 
 import numpy as np
 import pandas as pd
@@ -77,13 +78,19 @@ def test_bucketing_covers_every_index_once_and_cuts_padding():
 
 def test_balanced_subset_undersamples_to_smallest_class_plus_ambiguous_draw():
     classes = np.array([c for c in range(8) for _ in range(3 + 2 * c)] + [-1] * 20)
-    first = balanced_subset(classes, np.random.default_rng(0))
+    first = balanced_subset(classes, 8, np.random.default_rng(0))
     counts = np.bincount(classes[first] + 1, minlength=9)
     assert counts.tolist() == [3] * 9
-    second = balanced_subset(classes, np.random.default_rng(1))
+    second = balanced_subset(classes, 8, np.random.default_rng(1))
     assert not np.array_equal(first, second)
-    with pytest.raises(ToolkitError, match="none for F"):
-        balanced_subset(np.array([0, 1, 2, 3, 5, 6, 7, -1]), np.random.default_rng(0))
+
+
+def test_balanced_subset_leaves_out_classes_without_rows_and_needs_two():
+    classes = np.array([0] * 5 + [1] * 2 + [3] * 4 + [-1] * 3)
+    chosen = balanced_subset(classes, 4, np.random.default_rng(0))
+    assert np.bincount(classes[chosen] + 1, minlength=5).tolist() == [2, 2, 2, 0, 2]
+    with pytest.raises(ToolkitError, match="only 1 class"):
+        balanced_subset(np.array([2, 2, -1]), 4, np.random.default_rng(0))
 
 
 def _copy_manifest(root, dst, split, keep_rows=None, edit=None):
@@ -138,7 +145,7 @@ def test_missing_store_names_the_stream_and_the_fix(corpus):
         _load(corpus, streams=("acoustic", "nope"))
 
 
-def test_a_class_absent_from_training_is_an_error(corpus, tmp_path):
+def test_a_class_absent_from_training_is_a_warning_with_counts_and_one_class_an_error(corpus, tmp_path, caplog):
     def drop_fear(frame):
         frame = frame[frame["EmoClass"] != "F"].copy()
         frame["soft_F"] = "0"
@@ -147,5 +154,19 @@ def test_a_class_absent_from_training_is_an_error(corpus, tmp_path):
     frame = _copy_manifest(corpus, tmp_path, "train", edit=drop_fear)
     _store(tmp_path / "features" / "a" / "train", {n: np.ones((2, 3)) for n in frame["FileName"]})
     data = _load(tmp_path, streams=("a",))
-    with pytest.raises(ToolkitError, match=r"F \(Fear\) have no training examples"):
+    with caplog.at_level(logging.WARNING):
         check_classes_present(data)
+    assert re.search(r"F \(Fear\) have no training examples.*other 7 \(consensus rows per class: A 4, S 4, H 4, U 4, "
+                     r"D 4, C 4, N 4\)", caplog.text)
+
+    def only_anger(frame):
+        frame = frame[frame["EmoClass"] == "A"].copy()
+        for code in "SHUFDCN":
+            frame[f"soft_{code}"] = "0"
+        frame["soft_A"] = "1"
+        return frame
+
+    frame = _copy_manifest(corpus, tmp_path, "train", edit=only_anger)
+    _store(tmp_path / "features" / "b" / "train", {n: np.ones((2, 3)) for n in frame["FileName"]})
+    with pytest.raises(ToolkitError, match=r"only 1 of the 8 classes .* have training examples; a classifier needs 2"):
+        check_classes_present(_load(tmp_path, streams=("b",)))

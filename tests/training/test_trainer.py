@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -164,3 +166,24 @@ def test_checkpoints_carry_the_input_statistics_of_the_training_split(trained, l
         state = read_checkpoint(exp / checkpoint)["model_state"]
         np.testing.assert_allclose(state["legs.0.input_mean"].numpy(), mean, rtol=1e-6)
         np.testing.assert_allclose(state["legs.0.input_std"].numpy(), std, rtol=1e-6)
+
+
+def test_a_four_class_corpus_trains_a_four_class_head_and_writes_its_own_columns(tmp_path):
+    root = write_corpus(tmp_path / "corpus", per_class=6, codes="ASHN")
+    summary = {"classes": [{"code": "A", "name": "Anger"}, {"code": "S", "name": "Sadness"},
+                           {"code": "H", "name": "Happiness"}, {"code": "N", "name": "Neutral"}]}
+    (root / "data" / "prepare_summary.json").write_text(json.dumps(summary))
+    config = _config(root, "stage1.max_epochs=3", "stage2.max_epochs=1")
+    exp = tmp_path / "exp"
+    train_member(config, exp, 1, device="cpu")
+    train_member(config, exp, 2, device="cpu")
+    checkpoint = read_checkpoint(exp / "best.pt")
+    assert checkpoint["classes"] == summary["classes"]
+    model, _ = load_member(exp)
+    assert model.class_head.out_features == 4
+    frame = read_predictions(exp / "predictions" / "test3.csv")
+    assert list(frame.columns) == ["FileName", "logit_A", "logit_S", "logit_H", "logit_N", "EmoAct", "EmoVal", "EmoDom"]
+    metrics = pd.read_csv(exp / "metrics.csv")
+    assert [c for c in metrics.columns if c.startswith("dev_f1_")] == ["dev_f1_A", "dev_f1_S", "dev_f1_H", "dev_f1_N"]
+    # Macro-F1 over the 4 classes, not 8: a perfect 4-class model would score 1.0, not 0.5
+    assert metrics["dev_macro_f1"].max() > 0.6

@@ -55,21 +55,28 @@ def msp_podcast(root, outdir, test_list, secondary_weight, other_policy, strict,
 @click.argument("labels_csv", type=click.Path(exists=True, dir_okay=False))
 @click.argument("outdir", type=click.Path(file_okay=False))
 @click.option("--label-map", default=None,
-              help="YAML/JSON file of 'corpus label: code' lines, or inline 'angry=A,sad=S,...'; codes are "
-                   "ASHUFDCN, O (other), X (no agreement). Default: the codes and MSP-Podcast's class names.")
+              help="YAML/JSON file of 'corpus label: class' lines, or inline 'angry=A,calm=Calm,...'; a class is a "
+                   "standard code or name (A, anger, K, calm, ...), a new 'CODE Name', O (other) or X (no agreement). "
+                   "Default: the standard codes and names.")
+@click.option("--classes", default=None, metavar="CODES",
+              help="Pin the class inventory and its order, e.g. 'A,S,H,N'; rows of other classes are skipped and "
+                   "counted. Default: the label map's classes that occur in the rows.")
 @click.option("--dev-fraction", default=0.2, type=click.FloatRange(0.0, 1.0, max_open=True), show_default=True,
               help="Without a split column: share of speakers (files, without a speaker column) sent to Development.")
 @click.option("--attribute-range", nargs=2, type=float, default=(1.0, 7.0), show_default=True,
               help="Scale of the arousal/valence/dominance columns, mapped linearly onto 1-7.")
 @click.option("--strict", is_flag=True, default=False, show_default=True,
               help="Stop at the first input problem instead of skipping and counting bad rows.")
-def generic(audio_dir, labels_csv, outdir, label_map, dev_fraction, attribute_range, strict) -> None:
+def generic(audio_dir, labels_csv, outdir, label_map, classes, dev_fraction, attribute_range, strict) -> None:
     """Prepare a folder of wavs AUDIO_DIR plus LABELS_CSV (FileName,label[,speaker,split,arousal,valence,dominance])."""
     import json
 
     from toolkit.corpora.generic import load_label_map, prepare_generic
+    from toolkit.emotions import Inventory
 
     summary = prepare_generic(audio_dir, labels_csv, outdir, label_map=load_label_map(label_map),
-                              dev_fraction=dev_fraction, attribute_range=tuple(attribute_range), strict=strict)
-    click.echo(json.dumps({"splits": summary["splits"], "skipped_total": summary["skipped_total"]}, indent=2))
+                              dev_fraction=dev_fraction, attribute_range=tuple(attribute_range), strict=strict,
+                              classes=Inventory.parse(classes) if classes else None)
+    click.echo(json.dumps({"classes": summary["classes"], "splits": summary["splits"],
+                           "skipped_total": summary["skipped_total"]}, indent=2))
     click.echo(f"summary written to {outdir}/prepare_summary.json")

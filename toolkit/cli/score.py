@@ -23,24 +23,28 @@ from toolkit.utils.errors import ToolkitError
               help="Keep only reference rows with this Split_Set (e.g. Development).")
 @click.option("--task", type=click.Choice(sorted(TASK_COLUMNS)), default=None,
               help="Force the task instead of detecting it from the header.")
+@click.option("--classes", type=str, default=None, metavar="CODES",
+              help="Classes to score over, e.g. 'A,S,H,N'. Default: REF's classes (a manifest's soft-label columns), "
+                   "else the challenge's ASHUFDCN.")
 @click.option("--bootstrap", type=click.IntRange(min=0), default=0,
               help="Resamples for 95% bootstrap intervals (0: none; 1000 is usual).")
 @click.option("--seed", type=int, default=42, help="Seed of the bootstrap resampling.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 @click.option("--max-per-code", type=click.IntRange(min=0), default=10,
               help="Validation problems shown per code (0 shows all).")
-def score(submission: str, reference: str, split: Optional[str], task: Optional[str], bootstrap: int, seed: int,
-          output_format: str, max_per_code: int) -> None:
+def score(submission: str, reference: str, split: Optional[str], task: Optional[str], classes: Optional[str],
+          bootstrap: int, seed: int, output_format: str, max_per_code: int) -> None:
     """Validate SUBMISSION.csv against REF's FileNames, then score it.
 
     Task 1: Macro-F1, per-class precision/recall/F1, accuracy, UAR, confusion matrix.
     Task 2: CCC per attribute and their mean.
     """
+    from toolkit.emotions import Inventory
     from toolkit.submission.score import format_scores, score_submission
 
     try:
         result = score_submission(submission, reference, split=split, task=task, bootstrap=bootstrap, seed=seed,
-                                  max_per_code=max_per_code)
+                                  max_per_code=max_per_code, inventory=Inventory.parse(classes) if classes else None)
     except ToolkitError as error:
         fail_unusable(str(error), output_format)
     if output_format == "json":

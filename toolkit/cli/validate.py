@@ -30,6 +30,19 @@ def expected_ids_from_options(ids: Optional[str], manifest: Optional[str], split
     return None
 
 
+def classes_from_options(classes: Optional[str], manifest: Optional[str]):
+    """The EmoClass codes a file may use: ``--classes``, else ``--manifest``'s inventory, else the challenge's."""
+    from toolkit.emotions import CHALLENGE, Inventory
+
+    if classes:
+        return Inventory.parse(classes)
+    if manifest and manifest.lower().endswith(".csv"):
+        from toolkit.data.inventory import read_inventory
+
+        return read_inventory(manifest)
+    return CHALLENGE
+
+
 def fail_unusable(message: str, output_format: str) -> None:
     """Report an unusable argument or unreadable file and exit 2 (JSON on stdout when asked)."""
     if output_format == "json":
@@ -46,22 +59,26 @@ def fail_unusable(message: str, output_format: str) -> None:
 @click.option("--manifest", type=str, default=None, metavar="PATH",
               help="Toolkit manifest or labels_consensus-style CSV (or .json) whose FileNames are expected.")
 @click.option("--split", type=str, default=None, metavar="NAME", help="Keep only --manifest rows with this Split_Set.")
+@click.option("--classes", type=str, default=None, metavar="CODES",
+              help="EmoClass codes allowed, e.g. 'A,S,H,N'. Default: --manifest's classes, else the challenge's ASHUFDCN.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 @click.option("--max-per-code", type=click.IntRange(min=0), default=10,
               help="Problems shown per code before 'and N more' (0 shows all).")
 @click.option("--strict", is_flag=True, help="Treat warnings (CRLF line endings, unsorted rows) as errors.")
 def validate(submission: str, task: Optional[str], ids: Optional[str], manifest: Optional[str],
-             split: Optional[str], output_format: str, max_per_code: int, strict: bool) -> None:
+             split: Optional[str], classes: Optional[str], output_format: str, max_per_code: int, strict: bool) -> None:
     """Check SUBMISSION.csv (Task 1 or Task 2) against the expected test FileNames.
 
-    By default the expected FileNames are MSP-PODCAST_test3_0001.wav ... _3200.wav.
+    By default the expected FileNames are MSP-PODCAST_test3_0001.wav ... _3200.wav and the
+    classes the challenge's ASHUFDCN; --manifest gives a corpus's own FileNames and classes.
     Every problem is reported at once as PATH:LINE: CODE message (codes in docs/submission.md).
     """
     from toolkit.submission.validate import validate_submission
 
     try:
         expected = expected_ids_from_options(ids, manifest, split)
-        report = validate_submission(submission, expected, task=task, max_per_code=max_per_code, strict=strict)
+        report = validate_submission(submission, expected, task=task, max_per_code=max_per_code, strict=strict,
+                                     classes=classes_from_options(classes, manifest))
     except ToolkitError as error:
         fail_unusable(str(error), output_format)
     if output_format == "json":

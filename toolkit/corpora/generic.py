@@ -2,10 +2,15 @@
 
 Reads ``AUDIO_DIR`` (wavs, searched recursively) and ``LABELS_CSV`` with the header
 ``FileName,label[,speaker,split,arousal,valence,dominance,gender,text]`` (``FileName`` relative to
-``AUDIO_DIR``), plus a label-to-code map (corpus label -> one of ``ASHUFDCN`` or ``O``/``X``).
-Writes the same files as the MSP-Podcast adapter: ``OUTDIR/<split>/manifest.csv`` for every split
-that has rows (columns of ``toolkit.data.manifest.MANIFEST_COLUMNS``) and ``OUTDIR/prepare_summary.json``.
+``AUDIO_DIR``), plus a label map (corpus label -> class: a standard code or name such as ``A`` or
+``anger``, a new class ``"CODE Name"``, or ``O``/``X``). Writes the same files as the
+MSP-Podcast adapter: ``OUTDIR/<split>/manifest.csv`` for every split that has rows (columns of
+``toolkit.data.manifest.manifest_columns``) and ``OUTDIR/prepare_summary.json``.
 
+- The inventory follows from the label map: the classes it maps to that occur in the kept rows,
+  in the standard order (``toolkit.emotions.canonical_order``), unless ``classes`` pins it
+  (rows of a class outside it are then skipped and counted). It is recorded in the summary
+  (``"classes"``) and as the manifests' ``soft_<code>`` columns.
 - Soft labels are one-hot on the mapped class (one label per file, no annotators, so
   ``n_annotators`` is 0); ``O`` and ``X`` rows get no soft label but keep their attributes.
 - Attributes are rescaled linearly from ``attribute_range`` to MSP-Podcast's 1-7 scale.
@@ -28,10 +33,19 @@ from typing import Dict, Iterable, List, Optional, Tuple
 from tqdm import tqdm
 
 from toolkit.data.audio import audio_info
-from toolkit.data.manifest import MANIFEST_COLUMNS, SPLIT_NAMES, write_manifest
+from toolkit.data.manifest import SPLIT_NAMES, manifest_columns, write_manifest
 from toolkit.data.problems import ProblemLog
 from toolkit.data.tables import read_csv_chunks, read_header
-from toolkit.emotions import ALL_CONSENSUS_CODES, ANNOTATOR_NAME_TO_CODE, ATTRIBUTES, EMOTION_CODES, SOFT_COLUMNS
+from toolkit.emotions import (
+    ATTRIBUTES,
+    CHALLENGE,
+    CLASS_NAME_ALIASES,
+    NON_TARGET_CODES,
+    STANDARD_NAMES,
+    Inventory,
+    canonical_order,
+    check_code,
+)
 from toolkit.utils.atomic import PathLike, atomic_write_json
 from toolkit.utils.errors import ToolkitError
 
@@ -49,19 +63,51 @@ SPLIT_ALIASES: Dict[str, str] = {
 }
 
 
-def default_label_map() -> Dict[str, str]:
-    """The codes themselves plus the MSP-Podcast annotator class names (angry, sad, ...), lower-case."""
-    mapping = {code.lower(): code for code in ALL_CONSENSUS_CODES}
-    mapping.update(ANNOTATOR_NAME_TO_CODE)
+class LabelMap(dict):
+    """Corpus label (lower case) -> class code; ``names`` holds the names of the classes it introduces."""
+
+    def __init__(self, mapping: Dict[str, str], names: Optional[Dict[str, str]] = None):
+        super().__init__(mapping)
+        self.names: Dict[str, str] = dict(names or {})
+
+    def name_of(self, code: str) -> str:
+        return self.names.get(code) or STANDARD_NAMES.get(code, code)
+
+
+def default_label_map() -> LabelMap:
+    """The challenge's codes and the standard class names and their forms (angry, sad, calm, ...), lower-case."""
+    mapping = {code.lower(): code for code in (*CHALLENGE.codes, *NON_TARGET_CODES)}
+    mapping.update(CLASS_NAME_ALIASES)
     mapping.update({"other": "O", "no agreement": "X"})
-    return mapping
+    return LabelMap(mapping)
 
 
-def load_label_map(spec: Optional[str]) -> Dict[str, str]:
-    """A label map from a YAML/JSON file (``label: code``) or an inline ``label=code,label=code`` string.
+def parse_class_value(label: str, value: str, where: str) -> Tuple[str, Optional[str]]:
+    """(code, name of a new class or None) for a label map value.
 
-    Keys are matched case-insensitively; values must be one of ``ASHUFDCN``, ``O`` or ``X``.
-    ``None`` or an empty string gives ``default_label_map()``.
+    A value is ``O`` or ``X``, a standard code (``A``) or name (``Anger``, ``angry``), or a new
+    class written ``CODE Name`` (``P Pleasant surprise``).
+    """
+    text = str(value).strip()
+    code, _, name = text.partition(" ")
+    if name.strip():
+        return check_code(code, f"{where}: label {label!r}"), name.strip()
+    if text.upper() in NON_TARGET_CODES or text.upper() in STANDARD_NAMES:
+        return text.upper(), None
+    if text.lower() in CLASS_NAME_ALIASES:
+        return CLASS_NAME_ALIASES[text.lower()], None
+    raise ToolkitError(
+        f"{where}: label {label!r} maps to {text.upper()!r}, which is not a known class; use a standard code or name "
+        f"({', '.join(f'{c} {n}' for c, n in STANDARD_NAMES.items())}), O other, X no agreement, or name a new class "
+        f"as 'CODE Name', e.g. 'P Pleasant surprise'"
+    )
+
+
+def load_label_map(spec: Optional[str]) -> LabelMap:
+    """A label map from a YAML/JSON file (``label: class``) or an inline ``label=class,label=class`` string.
+
+    Keys are matched case-insensitively; values as in ``parse_class_value``. ``None`` or an
+    empty string gives ``default_label_map()``.
     """
     if not spec:
         return default_label_map()
@@ -85,15 +131,15 @@ def load_label_map(spec: Optional[str]) -> Dict[str, str]:
         pairs = [item.split("=", 1) for item in spec.split(",") if item.strip()]
         where = "inline label map"
     mapping: Dict[str, str] = {}
-    for label, code in pairs:
-        code = str(code).strip().upper()
-        if code not in ALL_CONSENSUS_CODES or len(code) != 1:
-            raise ToolkitError(
-                f"{where}: label {label!r} maps to {code!r}; codes are one of {','.join(ALL_CONSENSUS_CODES)} "
-                "(ASHUFDCN targets, O other, X no agreement)"
-            )
+    names: Dict[str, str] = {}
+    for label, value in pairs:
+        code, name = parse_class_value(str(label).strip(), str(value), where)
+        if name is not None:
+            if names.get(code, name) != name:
+                raise ToolkitError(f"{where}: class {code} is named both {names[code]!r} and {name!r}; use one name")
+            names[code] = name
         mapping[str(label).strip().lower()] = code
-    return mapping
+    return LabelMap(mapping, names)
 
 
 def _dev_by_hash(key: str, dev_fraction: float) -> bool:
@@ -112,8 +158,9 @@ def _rescale(value: str, low: float, high: float) -> float:
 
 def _manifest_row(file_name: str, wav: Path, code: str, attributes: Dict[str, str], speaker: str,
                   gender: str, split: str, text: str) -> Dict[str, str]:
+    """A manifest row without its soft-label columns (they wait for the inventory)."""
     info = audio_info(wav)
-    row = {column: "" for column in MANIFEST_COLUMNS}
+    row = {column: "" for column in manifest_columns(CHALLENGE) if not column.startswith("soft_")}
     row.update({
         "FileName": file_name, "EmoClass": code, "SpkrID": speaker or "Unknown", "Gender": gender,
         "Split_Set": split, "path": str(wav.resolve()), "duration": f"{info.duration:.3f}",
@@ -121,15 +168,17 @@ def _manifest_row(file_name: str, wav: Path, code: str, attributes: Dict[str, st
         "text": text,
     })
     row.update(attributes)
-    if code in EMOTION_CODES:
-        row.update({column: ("1" if column == f"soft_{code}" else "0") for column in SOFT_COLUMNS})
     return row
 
 
 def prepare_generic(audio_dir: PathLike, labels_csv: PathLike, output_dir: PathLike,
-                    label_map: Optional[Dict[str, str]] = None, dev_fraction: float = 0.2,
-                    attribute_range: Tuple[float, float] = (1.0, 7.0), strict: bool = False) -> Dict[str, object]:
-    """Write per-split manifests and ``prepare_summary.json`` for a wav folder plus label CSV; return the summary."""
+                    label_map: Optional[LabelMap] = None, dev_fraction: float = 0.2,
+                    attribute_range: Tuple[float, float] = (1.0, 7.0), strict: bool = False,
+                    classes: Optional[Inventory] = None) -> Dict[str, object]:
+    """Write per-split manifests and ``prepare_summary.json`` for a wav folder plus label CSV; return the summary.
+
+    ``classes`` pins the inventory; by default it is the label map's classes that occur in the rows.
+    """
     audio_dir, labels_csv, output_dir = Path(audio_dir), Path(labels_csv), Path(output_dir)
     if not audio_dir.is_dir():
         raise ToolkitError(f"{audio_dir}: audio directory not found; give the folder that holds the wavs")
@@ -139,6 +188,8 @@ def prepare_generic(audio_dir: PathLike, labels_csv: PathLike, output_dir: PathL
     if not high > low:
         raise ToolkitError(f"--attribute-range needs LOW < HIGH, got {low} {high}")
     mapping = default_label_map() if label_map is None else label_map
+    if not isinstance(mapping, LabelMap):
+        mapping = LabelMap(mapping)
     problems = ProblemLog(strict=strict)
 
     header = read_header(labels_csv)
@@ -166,8 +217,13 @@ def prepare_generic(audio_dir: PathLike, labels_csv: PathLike, output_dir: PathL
             code = mapping.get(label.lower()) if label else ""
             if code is None:
                 problems.report("unknown_label", 1, [
-                    f"{where}: label {label!r} is not in the label map; add '{label.lower()}: CODE' "
-                    f"(CODE one of {ALL_CONSENSUS_CODES}) to the map or fix the row; row skipped"])
+                    f"{where}: label {label!r} is not in the label map; add '{label.lower()}: CLASS' "
+                    f"(a class code or name, O other or X no agreement) to the map or fix the row; row skipped"])
+                continue
+            if classes is not None and code and code not in NON_TARGET_CODES and code not in classes.codes:
+                problems.report("class_not_in_inventory", 1, [
+                    f"{where}: label {label!r} is class {code}, which is not in --classes {','.join(classes.codes)}; "
+                    "row skipped"])
                 continue
             split_value = record.get("split", "")
             if split_value:
@@ -221,19 +277,39 @@ def prepare_generic(audio_dir: PathLike, labels_csv: PathLike, output_dir: PathL
                 f"{labels_csv}: no usable {needed} rows; give a split column with train and development rows, "
                 "or drop the split column and set --dev-fraction > 0"
             )
-    return _write_outputs(rows, output_dir, problems, labels_csv, audio_dir, len(unlisted))
+    inventory = classes or _occurring_classes(rows, mapping, labels_csv)
+    return _write_outputs(rows, output_dir, problems, labels_csv, audio_dir, len(unlisted), inventory)
+
+
+def _occurring_classes(rows: Dict[str, List[Dict[str, str]]], mapping: LabelMap, labels_csv: Path) -> Inventory:
+    """The label map's target classes that label at least one kept row, in the standard order."""
+    found = {row["EmoClass"] for split_rows in rows.values() for row in split_rows} - set(NON_TARGET_CODES) - {""}
+    unused = canonical_order(set(mapping.values()) - found - set(NON_TARGET_CODES))
+    if unused:
+        logger.info("label map class(es) %s label no kept row: left out of the inventory (--classes keeps them)",
+                    ", ".join(unused))
+    if len(found) < 2:
+        raise ToolkitError(f"{labels_csv}: the kept rows carry {len(found)} class(es) ({', '.join(sorted(found)) or 'none'}); "
+                           "a classifier needs 2 or more: check the label column and the label map")
+    codes = canonical_order(found)
+    return Inventory.from_codes(codes, {code: mapping.name_of(code) for code in codes})
 
 
 def _write_outputs(rows: Dict[str, List[Dict[str, str]]], output_dir: Path, problems: ProblemLog,
-                   labels_csv: Path, audio_dir: Path, unlisted: int) -> Dict[str, object]:
+                   labels_csv: Path, audio_dir: Path, unlisted: int, inventory: Inventory) -> Dict[str, object]:
     import pandas as pd
 
-    summary: Dict[str, object] = {"adapter": "generic", "labels": str(labels_csv), "audio_dir": str(audio_dir),
-                                  "splits": {}, "unlisted_wavs_to_test3": unlisted,
+    summary: Dict[str, object] = {"adapter": "generic", "classes": inventory.to_list(), "labels": str(labels_csv),
+                                  "audio_dir": str(audio_dir), "splits": {}, "unlisted_wavs_to_test3": unlisted,
                                   "skipped": problems.to_dict(), "skipped_total": problems.total()}
+    logger.info("classes (%d): %s", inventory.num_classes, inventory.describe())
     for split, split_rows in sorted(rows.items()):
         name = SPLIT_NAMES[split]
-        frame = pd.DataFrame(sorted(split_rows, key=lambda row: row["FileName"]), columns=MANIFEST_COLUMNS)
+        for row in split_rows:
+            target = row["EmoClass"] in inventory.codes
+            row.update({column: ("1" if column == f"soft_{row['EmoClass']}" else "0") if target else ""
+                        for column in inventory.soft_columns})
+        frame = pd.DataFrame(sorted(split_rows, key=lambda row: row["FileName"]), columns=manifest_columns(inventory))
         write_manifest(frame, output_dir / name / "manifest.csv")
         classes = Counter(row["EmoClass"] or "unlabelled" for row in split_rows)
         summary["splits"][name] = {"rows": len(split_rows), "classes": dict(sorted(classes.items()))}

@@ -25,7 +25,15 @@ from toolkit.data.manifest import CONSENSUS_COLUMNS, MANIFEST_COLUMNS, SPLIT_NAM
 from toolkit.data.problems import ProblemLog
 from toolkit.data.soft_labels import SoftLabelAccumulator, SoftLabelRule, annotator_votes, normalise
 from toolkit.data.tables import read_csv_chunks, read_header
-from toolkit.emotions import ALL_CONSENSUS_CODES, ATTRIBUTE_MAX, ATTRIBUTE_MIN, ATTRIBUTES, EMOTION_CODES, SOFT_COLUMNS
+from toolkit.emotions import (
+    ALL_CONSENSUS_CODES,
+    ATTRIBUTE_MAX,
+    ATTRIBUTE_MIN,
+    ATTRIBUTES,
+    CHALLENGE,
+    EMOTION_CODES,
+    SOFT_COLUMNS,
+)
 from toolkit.utils.atomic import PathLike, atomic_write_json, done_marker, is_done, mark_done
 from toolkit.utils.errors import ToolkitError
 
@@ -97,6 +105,7 @@ def prepare_msp_podcast(root: PathLike, output_dir: PathLike, *, test_list: Opti
 
     summary = {
         "corpus": "msp-podcast",
+        "classes": CHALLENGE.to_list(),
         "root": str(root.resolve()),
         "output_dir": str(output_dir.resolve()),
         "inputs": {

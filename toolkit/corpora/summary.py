@@ -9,6 +9,8 @@ from typing import Dict
 def format_summary(summary: Dict) -> str:
     """Rows per split and class, soft-label coverage, and skipped rows by reason, as a short text table."""
     lines = []
+    if summary.get("classes"):
+        lines.append("classes: " + ", ".join(f"{item['code']} {item['name']}" for item in summary["classes"]))
     splits = summary.get("splits", {})
     codes = sorted({code for stats in splits.values() for code in stats.get("classes", {})})
     lines.append(f"{'split':<12}{'rows':>8}{'soft':>8}{'hours':>9}  " + " ".join(f"{code:>6}" for code in codes))

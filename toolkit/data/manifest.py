@@ -7,26 +7,35 @@ convert on demand through the helpers below.
 """
 
 from pathlib import Path
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 
-from toolkit.emotions import ATTRIBUTES, EMOTION_CODES, SOFT_COLUMNS
+from toolkit.data.inventory import SOFT_PREFIX
+from toolkit.emotions import ATTRIBUTES, CHALLENGE, Inventory
 from toolkit.utils.atomic import PathLike, atomic_path
 from toolkit.utils.errors import ToolkitError
 
 CONSENSUS_COLUMNS: List[str] = [
     "FileName", "EmoClass", "EmoAct", "EmoVal", "EmoDom", "SpkrID", "Gender", "Split_Set",
 ]
-MANIFEST_COLUMNS: List[str] = CONSENSUS_COLUMNS + [
+AUDIO_COLUMNS: List[str] = [
     "path",          # absolute path to the wav
     "duration",      # seconds
     "sample_rate",   # Hz as found on disk (converted to 16 kHz when read)
     "num_channels",  # as found on disk (down-mixed when read)
     "n_annotators",  # annotators with a usable vote, 0 when no per-annotator labels
-    *SOFT_COLUMNS,   # soft label distribution over ASHUFDCN, empty for unlabelled rows
-    "text",          # human transcript, empty when absent
 ]
+
+
+def manifest_columns(inventory: Inventory) -> List[str]:
+    """The documented columns of a manifest over ``inventory``: soft labels are ``soft_<code>``
+    in inventory order (a distribution over its classes, empty for unlabelled rows)."""
+    return CONSENSUS_COLUMNS + AUDIO_COLUMNS + list(inventory.soft_columns) + ["text"]
+
+
+#: The columns of an MSP-Podcast (challenge inventory) manifest.
+MANIFEST_COLUMNS: List[str] = manifest_columns(CHALLENGE)
 
 #: Split names used as directory names under the data directory.
 SPLIT_NAMES = {"Train": "train", "Development": "development", "Test1": "test1", "Test2": "test2", "Test3": "test3"}
@@ -47,9 +56,14 @@ def read_manifest(path: PathLike):
 
 
 def write_manifest(frame, path: PathLike) -> None:
-    """Write a manifest atomically, columns in the documented order, extra columns kept at the end."""
-    ordered = [column for column in MANIFEST_COLUMNS if column in frame.columns]
-    extra = [column for column in frame.columns if column not in MANIFEST_COLUMNS]
+    """Write a manifest atomically, columns in the documented order, extra columns kept at the end.
+
+    The soft-label columns keep their order in ``frame``: it is the inventory's order.
+    """
+    soft = [column for column in frame.columns if column.startswith(SOFT_PREFIX)]
+    documented = CONSENSUS_COLUMNS + AUDIO_COLUMNS + soft + ["text"]
+    ordered = [column for column in documented if column in frame.columns]
+    extra = [column for column in frame.columns if column not in documented]
     with atomic_path(path) as temporary:
         frame[ordered + extra].to_csv(temporary, index=False)
 
@@ -61,9 +75,16 @@ def _floats(frame, columns: Sequence[str]) -> np.ndarray:
     return values.astype(np.float64).to_numpy()
 
 
-def soft_label_matrix(frame) -> np.ndarray:
-    """(rows, 8) soft labels; rows without soft labels are all-NaN."""
-    return _floats(frame, SOFT_COLUMNS)
+def soft_label_matrix(frame, inventory: Optional[Inventory] = None) -> np.ndarray:
+    """(rows, classes) soft labels over ``inventory`` (default: the frame's own soft-label columns,
+    in order); rows without soft labels are all-NaN."""
+    columns = list(inventory.soft_columns) if inventory is not None else \
+        [column for column in frame.columns if column.startswith(SOFT_PREFIX)]
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise ToolkitError(f"manifest has no soft-label column(s) {', '.join(missing)}; it was prepared for "
+                           "another class inventory, re-run stage 0")
+    return _floats(frame, columns)
 
 
 def attribute_matrix(frame) -> np.ndarray:
@@ -71,7 +92,7 @@ def attribute_matrix(frame) -> np.ndarray:
     return _floats(frame, ATTRIBUTES)
 
 
-def consensus_class_indices(frame) -> np.ndarray:
-    """Index into ``EMOTION_CODES`` of each row's EmoClass, -1 for X, O, empty or unknown."""
-    lookup = {code: index for index, code in enumerate(EMOTION_CODES)}
+def consensus_class_indices(frame, inventory: Inventory) -> np.ndarray:
+    """Index into ``inventory`` of each row's EmoClass, -1 for X, O, empty or a class outside it."""
+    lookup = {code: index for index, code in enumerate(inventory.codes)}
     return np.array([lookup.get(code, -1) for code in frame["EmoClass"]], dtype=np.int64)

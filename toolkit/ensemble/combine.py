@@ -22,8 +22,9 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from toolkit.data.inventory import read_inventory
 from toolkit.data.manifest import attribute_matrix, consensus_class_indices, read_manifest
-from toolkit.emotions import ATTRIBUTE_MAX, ATTRIBUTE_MIN, ATTRIBUTES, EMOTION_CODES
+from toolkit.emotions import ATTRIBUTE_MAX, ATTRIBUTE_MIN, ATTRIBUTES, Inventory
 from toolkit.ensemble.folds import stratified_folds, training_rows
 from toolkit.ensemble.members import MemberPredictions, ensure_same_files, load_members, prediction_path, stack_inputs
 from toolkit.ensemble.meta_classifier import MetaConfig, fit_meta_classifier
@@ -62,6 +63,7 @@ class MethodPredictions:
 
 @dataclass
 class EnsembleResult:
+    inventory: Inventory
     member_names: List[str]
     member_dirs: List[str]
     dev_file_names: List[str]
@@ -77,11 +79,13 @@ class EnsembleResult:
     test_scores: Optional[Dict[str, float]] = None
 
 
-def score_rows(true_classes: np.ndarray, true_attributes: np.ndarray, predicted: MethodPredictions) -> Dict[str, float]:
-    """Macro-F1 on rows with one of the 8 classes, CCC on rows with all three attributes."""
+def score_rows(true_classes: np.ndarray, true_attributes: np.ndarray, predicted: MethodPredictions,
+               num_classes: int) -> Dict[str, float]:
+    """Macro-F1 on rows with a consensus class of the inventory, CCC on rows with all three attributes."""
     labelled = true_classes >= 0
     with_attributes = np.isfinite(true_attributes).all(axis=1)
-    scores = {"macro_f1": macro_f1(true_classes[labelled], predicted.classes[labelled]) if labelled.any() else float("nan")}
+    scores = {"macro_f1": macro_f1(true_classes[labelled], predicted.classes[labelled], num_classes)
+              if labelled.any() else float("nan")}
     if with_attributes.sum() >= 2:
         ccc = attribute_ccc(true_attributes[with_attributes], predicted.attributes[with_attributes])
     else:
@@ -100,6 +104,7 @@ def held_out_predictions(
     device=None,
 ) -> Dict[str, MethodPredictions]:
     """Out-of-fold predictions of every combination method on the Development rows."""
+    num_classes = len(members[0].codes)
     posteriors = np.stack([member.posteriors for member in members])
     member_attributes = np.stack([member.attributes for member in members])
     voted_attributes = mean_attributes(member_attributes)
@@ -110,9 +115,8 @@ def held_out_predictions(
     }
     inputs = stack_inputs(members)
     rows = len(classes)
-    best = MethodPredictions(np.zeros(rows, dtype=np.int64), np.zeros((rows, 3)), np.zeros((rows, 8)))
-    meta = MethodPredictions(np.zeros(rows, dtype=np.int64), np.zeros((rows, 3)), np.zeros((rows, 8)))
-    soup = MethodPredictions(np.zeros(rows, dtype=np.int64), np.zeros((rows, 3)), np.zeros((rows, 8)))
+    best, meta, soup = (MethodPredictions(np.zeros(rows, dtype=np.int64), np.zeros((rows, 3)), np.zeros((rows, num_classes)))
+                        for _ in range(3))
     labelled = classes >= 0
     folds = stratified_folds(classes, config.folds, config.seed)
     for fold, held_out in enumerate(tqdm(folds, desc="held-out folds")):
@@ -120,18 +124,20 @@ def held_out_predictions(
         train_labelled = train[labelled[train]]
         # The best single member is chosen on the training folds, like every other fitted method.
         chosen = int(np.argmax([
-            macro_f1(classes[train_labelled], posteriors[m, train_labelled].argmax(axis=1)) for m in range(len(members))
+            macro_f1(classes[train_labelled], posteriors[m, train_labelled].argmax(axis=1), num_classes)
+            for m in range(len(members))
         ]))
         best.classes[held_out] = posteriors[chosen, held_out].argmax(axis=1)
         best.attributes[held_out] = member_attributes[chosen, held_out]
         best.scores[held_out] = posteriors[chosen, held_out]
 
         single = fit_meta_classifier(
-            inputs[train], classes[train], attributes[train], config=config.meta, seed=config.seed + fold, device=device
+            inputs[train], classes[train], attributes[train], config=config.meta, seed=config.seed + fold, device=device,
+            num_classes=num_classes,
         )
         soup_weights, _ = fit_soup(
             inputs[train], classes[train], attributes[train], runs=config.soup_runs, folds=config.folds,
-            seed=config.seed + 1000 * (fold + 1), config=config.meta, device=device,
+            seed=config.seed + 1000 * (fold + 1), config=config.meta, device=device, num_classes=num_classes,
         )
         for target, weights in ((meta, single), (soup, soup_weights)):
             logits, predicted_attributes = weights.apply(inputs[held_out])
@@ -150,11 +156,12 @@ def combination_table(
     classes: np.ndarray,
     attributes: np.ndarray,
     config: EnsembleConfig,
+    num_classes: int,
 ) -> List[Dict[str, object]]:
     table = []
     for name in member_names:
         row = {"method": f"member {name}", "protocol": "not fitted here (members were selected on Development)"}
-        row.update(score_rows(classes, attributes, member_predictions[name]))
+        row.update(score_rows(classes, attributes, member_predictions[name], num_classes))
         table.append(row)
     protocols = {
         HARD_VOTING: "no fitting",
@@ -165,7 +172,7 @@ def combination_table(
     }
     for method in METHODS:
         row = {"method": method, "protocol": protocols[method]}
-        row.update(score_rows(classes, attributes, held_out[method]))
+        row.update(score_rows(classes, attributes, held_out[method], num_classes))
         table.append(row)
     return table
 
@@ -180,8 +187,9 @@ def format_table(table: Sequence[Dict[str, object]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def dev_labels(manifest_path: PathLike, file_names: Sequence[str], member_dir: PathLike):
-    """(classes, attributes) of ``file_names`` from the Development manifest, checked to match exactly."""
+def dev_labels(manifest_path: PathLike, file_names: Sequence[str], member_dir: PathLike, inventory: Inventory):
+    """(classes, attributes) of ``file_names`` from the Development manifest, checked to match exactly;
+    classes are indices into ``inventory`` (-1 outside it)."""
     manifest = read_manifest(manifest_path)
     duplicated = manifest["FileName"][manifest["FileName"].duplicated()]
     if len(duplicated):
@@ -196,7 +204,16 @@ def dev_labels(manifest_path: PathLike, file_names: Sequence[str], member_dir: P
         attributes = attribute_matrix(manifest)
     except ValueError as error:
         raise ToolkitError(f"{manifest_path}: an attribute value is not a number ({error}); fix the manifest") from error
-    return consensus_class_indices(manifest), attributes
+    return consensus_class_indices(manifest, inventory), attributes
+
+
+def member_inventory(codes: Sequence[str], manifest_path: PathLike) -> Inventory:
+    """The members' classes, named as the Development manifest's stage 0 named them."""
+    recorded = read_inventory(manifest_path)
+    if tuple(codes) != recorded.codes:
+        raise ToolkitError(f"the members predict classes {','.join(codes)}, but {manifest_path} is labelled with "
+                           f"{','.join(recorded.codes)}; give the Development manifest the members were trained on")
+    return recorded
 
 
 def fingerprint(member_dirs: Sequence[PathLike], manifest_path: PathLike, config: EnsembleConfig) -> Dict[str, object]:
@@ -221,16 +238,18 @@ def write_outputs(out_dir: Path, result: EnsembleResult, soup_payload: Dict[str,
         **result.held_out,
     }
     labelled = result.dev_classes >= 0
+    codes = result.inventory.codes
     frame = pd.DataFrame(
-        [per_class_f1(result.dev_classes[labelled], p.classes[labelled]) for p in per_class.values()],
-        columns=list(EMOTION_CODES),
+        [per_class_f1(result.dev_classes[labelled], p.classes[labelled], len(codes)) for p in per_class.values()],
+        columns=list(codes),
     )
     frame.insert(0, "method", list(per_class))
     with atomic_path(out_dir / "per_class_f1.csv") as temporary:
         frame.to_csv(temporary, index=False, float_format="%.6f")
     atomic_write_json(out_dir / "soup.json", soup_payload)
     oof = result.held_out[SOUP]
-    write_predictions(out_dir / "predictions" / "development_oof.csv", result.dev_file_names, oof.scores, oof.attributes)
+    write_predictions(out_dir / "predictions" / "development_oof.csv", result.dev_file_names, oof.scores, oof.attributes,
+                      codes)
 
 
 def finished_before(out_dir: Path, stamp: Dict[str, object]) -> bool:
@@ -244,18 +263,20 @@ def finished_before(out_dir: Path, stamp: Dict[str, object]) -> bool:
 
 
 def summary_payload(result: EnsembleResult) -> Dict[str, object]:
-    distribution = np.bincount(result.test_classes, minlength=len(EMOTION_CODES))
+    codes = result.inventory.codes
+    distribution = np.bincount(result.test_classes, minlength=len(codes))
     return {
+        "classes": result.inventory.to_list(),
         "members": result.member_names,
         "table": result.table,
         "test_rows": len(result.test_file_names),
-        "test_class_distribution": {code: int(count) for code, count in zip(EMOTION_CODES, distribution)},
+        "test_class_distribution": {code: int(count) for code, count in zip(codes, distribution)},
         "submissions": result.submission_paths,
         "test_scores": result.test_scores,
     }
 
 
-def score_test(key_path: PathLike, submission_paths: Sequence[str]) -> Dict[str, float]:
+def score_test(key_path: PathLike, submission_paths: Sequence[str], inventory: Inventory) -> Dict[str, float]:
     """Score the written leaderboard files against a key with the challenge scorer (``toolkit score``)."""
     from toolkit.submission.score import score_submission
 
@@ -263,7 +284,7 @@ def score_test(key_path: PathLike, submission_paths: Sequence[str]) -> Dict[str,
         raise ToolkitError("--test-key scores the leaderboard files, so it needs --submissions-dir")
     scores: Dict[str, float] = {}
     for path in submission_paths:
-        result = score_submission(path, key_path)
+        result = score_submission(path, key_path, inventory=inventory)
         if not result.validation.valid:
             raise ToolkitError(f"{path} does not match the FileNames of {key_path}:\n{result.validation.format_text()}")
         scores.update(result.metrics)
@@ -298,21 +319,27 @@ def run_ensemble(
     test_members = load_members(member_dirs, config.test_split)
     names = [member.name for member in dev_members]
     file_names = dev_members[0].file_names
-    classes, attributes = dev_labels(manifest_path, file_names, member_dirs[0])
+    inventory = member_inventory(dev_members[0].codes, manifest_path)
+    if test_members[0].codes != dev_members[0].codes:
+        raise ToolkitError(f"{prediction_path(member_dirs[0], config.test_split)} predicts classes "
+                           f"{','.join(test_members[0].codes)}, its development predictions "
+                           f"{','.join(dev_members[0].codes)}; re-run the member's prediction step")
+    classes, attributes = dev_labels(manifest_path, file_names, member_dirs[0], inventory)
     logger.info(
-        "%d members, %d Development rows (%d with one of the 8 classes, %d with attributes), %d %s rows",
-        len(names), len(file_names), int((classes >= 0).sum()), int(np.isfinite(attributes).all(axis=1).sum()),
+        "%d members, %d Development rows (%d with one of the %d classes, %d with attributes), %d %s rows",
+        len(names), len(file_names), int((classes >= 0).sum()), inventory.num_classes,
+        int(np.isfinite(attributes).all(axis=1).sum()),
         len(test_members[0].file_names), config.test_split,
     )
     member_predictions = {
         member.name: MethodPredictions(member.logits.argmax(axis=1), member.attributes, member.logits) for member in dev_members
     }
     held_out = held_out_predictions(dev_members, classes, attributes, config, device=device)
-    table = combination_table(names, member_predictions, held_out, classes, attributes, config)
+    table = combination_table(names, member_predictions, held_out, classes, attributes, config, inventory.num_classes)
 
     soup_weights, runs = fit_soup(
         stack_inputs(dev_members), classes, attributes, runs=config.soup_runs, folds=config.folds,
-        seed=config.seed, config=config.meta, device=device, progress=True,
+        seed=config.seed, config=config.meta, device=device, progress=True, num_classes=inventory.num_classes,
     )
     test_logits, test_attributes = soup_weights.apply(stack_inputs(test_members))
     test_attributes = np.clip(test_attributes, ATTRIBUTE_MIN, ATTRIBUTE_MAX)
@@ -320,12 +347,16 @@ def run_ensemble(
     test_names = test_members[0].file_names
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_predictions(out_dir / "predictions" / f"{config.test_split}.csv", test_names, test_logits, test_attributes)
+    write_predictions(out_dir / "predictions" / f"{config.test_split}.csv", test_names, test_logits, test_attributes,
+                      inventory.codes)
+    order = "".join(inventory.codes) if all(len(code) == 1 for code in inventory.codes) else ",".join(inventory.codes)
     soup_payload = {
+        "classes": inventory.to_list(),
         "members": names,
         "member_dirs": [str(Path(directory).resolve()) for directory in member_dirs],
-        "inputs": "per member, in order: softmax over logits ASHUFDCN (8) then EmoAct, EmoVal, EmoDom (3)",
-        "outputs": "logits ASHUFDCN (8) then EmoAct, EmoVal, EmoDom (3, clip to [1, 7])",
+        "inputs": f"per member, in order: softmax over logits {order} ({inventory.num_classes}) then EmoAct, EmoVal, "
+                  "EmoDom (3)",
+        "outputs": f"logits {order} ({inventory.num_classes}) then EmoAct, EmoVal, EmoDom (3, clip to [1, 7])",
         "soup": soup_weights.to_dict(),
         "runs": len(runs),
         "config": asdict(config),
@@ -334,17 +365,18 @@ def run_ensemble(
     if submissions_dir is not None:
         from toolkit.submission.write import write_submissions
 
-        codes = [EMOTION_CODES[index] for index in test_classes]
-        submission_paths = [str(path) for path in write_submissions(submissions_dir, tag, test_names, codes, test_attributes)]
+        codes = [inventory.codes[index] for index in test_classes]
+        submission_paths = [str(path) for path in write_submissions(submissions_dir, tag, test_names, codes,
+                                                                    test_attributes, classes=inventory.codes)]
         logger.info("leaderboard files written and validated: %s", ", ".join(submission_paths))
     result = EnsembleResult(
-        member_names=names, member_dirs=member_dirs, dev_file_names=file_names, dev_classes=classes,
+        inventory=inventory, member_names=names, member_dirs=member_dirs, dev_file_names=file_names, dev_classes=classes,
         dev_attributes=attributes, member_predictions=member_predictions, held_out=held_out, table=table,
         test_file_names=test_names, test_classes=test_classes, test_attributes=test_attributes,
         submission_paths=submission_paths,
     )
     if test_key is not None:
-        result.test_scores = score_test(test_key, submission_paths)
+        result.test_scores = score_test(test_key, submission_paths, inventory)
     write_outputs(out_dir, result, soup_payload, config)
     atomic_write_json(out_dir / "summary.json", summary_payload(result))
     if report_path is not None:

@@ -7,17 +7,19 @@ predicted a different manifest is an error, never a silent intersection.
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Sequence
+from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from toolkit.emotions import ATTRIBUTES, LOGIT_COLUMNS, NUM_CLASSES
-from toolkit.predictions import read_predictions
+from toolkit.emotions import ATTRIBUTES
+from toolkit.predictions import LOGIT_PREFIX, prediction_codes, read_predictions
 from toolkit.utils.atomic import PathLike
 from toolkit.utils.errors import ToolkitError
 
-#: Inputs per member to the meta-classifier: 8 posteriors then 3 attributes.
-INPUTS_PER_MEMBER = NUM_CLASSES + len(ATTRIBUTES)
+
+def inputs_per_member(num_classes: int) -> int:
+    """Inputs per member to the meta-classifier: one posterior per class, then 3 attributes."""
+    return num_classes + len(ATTRIBUTES)
 
 
 @dataclass
@@ -26,8 +28,9 @@ class MemberPredictions:
 
     name: str
     file_names: List[str]
-    logits: np.ndarray      # (rows, 8)
+    logits: np.ndarray      # (rows, classes)
     attributes: np.ndarray  # (rows, 3)
+    codes: Tuple[str, ...]  # the class of each logit column
 
     @property
     def posteriors(self) -> np.ndarray:
@@ -56,11 +59,13 @@ def load_member(member_dir: PathLike, split: str) -> MemberPredictions:
             f"(toolkit train ... writes predictions/{split}.csv) or drop it from --member"
         )
     frame = read_predictions(path).sort_values("FileName", kind="stable")
+    codes = tuple(prediction_codes(frame))
     return MemberPredictions(
         name=member_name(member_dir),
         file_names=frame["FileName"].tolist(),
-        logits=frame[list(LOGIT_COLUMNS)].to_numpy(dtype=np.float64),
+        logits=frame[[f"{LOGIT_PREFIX}{code}" for code in codes]].to_numpy(dtype=np.float64),
         attributes=frame[list(ATTRIBUTES)].to_numpy(dtype=np.float64),
+        codes=codes,
     )
 
 
@@ -75,6 +80,12 @@ def load_members(member_dirs: Sequence[PathLike], split: str) -> List[MemberPred
     members = [load_member(directory, split) for directory in member_dirs]
     reference = members[0]
     for directory, member in zip(member_dirs, members):
+        if member.codes != reference.codes:
+            raise ToolkitError(
+                f"{prediction_path(directory, split)}: predicts classes {','.join(member.codes)}, but "
+                f"{prediction_path(member_dirs[0], split)} predicts {','.join(reference.codes)}; every member must be "
+                "trained on the same class inventory"
+            )
         if member.file_names != reference.file_names:
             ensure_same_files(
                 reference.file_names, member.file_names,
@@ -102,5 +113,5 @@ def ensure_same_files(expected: Sequence[str], found: Sequence[str], expected_so
 
 
 def stack_inputs(members: Sequence[MemberPredictions]) -> np.ndarray:
-    """Meta-classifier input (rows, members * 11): per member softmax(8 logits) then 3 attributes."""
+    """Meta-classifier input (rows, members * (classes + 3)): per member softmax(logits) then 3 attributes."""
     return np.concatenate([np.concatenate([m.posteriors, m.attributes], axis=1) for m in members], axis=1)

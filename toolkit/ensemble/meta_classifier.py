@@ -1,4 +1,4 @@
-"""MEDUSA stage 3: one linear layer from the members' posteriors and attributes to 8 logits + 3 attributes.
+"""MEDUSA stage 3: one linear layer from the members' posteriors and attributes to class logits + 3 attributes.
 
 Reads nothing from disk: :func:`fit_meta_classifier` takes the stacked member inputs
 (:func:`toolkit.ensemble.members.stack_inputs`) and labels, and returns :class:`LinearWeights`,
@@ -11,20 +11,23 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
-from toolkit.emotions import ATTRIBUTES, NUM_CLASSES
+from toolkit.emotions import ATTRIBUTES, CHALLENGE
 from toolkit.utils.errors import ToolkitError
 
-NUM_OUTPUTS = NUM_CLASSES + len(ATTRIBUTES)
 #: Input matrices with fewer elements than this are fitted on one CPU thread.
 SINGLE_THREAD_BELOW = 1_000_000
 
 
 @dataclass
 class LinearWeights:
-    """``outputs = inputs @ weight.T + bias``; outputs are 8 class logits then 3 attributes."""
+    """``outputs = inputs @ weight.T + bias``; outputs are one logit per class, then 3 attributes."""
 
-    weight: np.ndarray  # (11, inputs)
-    bias: np.ndarray    # (11,)
+    weight: np.ndarray  # (classes + 3, inputs)
+    bias: np.ndarray    # (classes + 3,)
+
+    @property
+    def num_classes(self) -> int:
+        return self.weight.shape[0] - len(ATTRIBUTES)
 
     def apply(self, inputs: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         if inputs.shape[1] != self.weight.shape[1]:
@@ -33,7 +36,7 @@ class LinearWeights:
                 "the members given do not match the ones it was fitted on"
             )
         outputs = inputs @ self.weight.T + self.bias
-        return outputs[:, :NUM_CLASSES], outputs[:, NUM_CLASSES:]
+        return outputs[:, :self.num_classes], outputs[:, self.num_classes:]
 
     def to_dict(self) -> Dict[str, list]:
         return {"weight": self.weight.tolist(), "bias": self.bias.tolist()}
@@ -42,8 +45,9 @@ class LinearWeights:
     def from_dict(cls, payload: Dict[str, list]) -> "LinearWeights":
         weight = np.asarray(payload["weight"], dtype=np.float64)
         bias = np.asarray(payload["bias"], dtype=np.float64)
-        if weight.ndim != 2 or weight.shape[0] != NUM_OUTPUTS or bias.shape != (NUM_OUTPUTS,):
-            raise ToolkitError(f"meta-classifier weights must be ({NUM_OUTPUTS}, inputs) and ({NUM_OUTPUTS},), got {weight.shape} and {bias.shape}")
+        if weight.ndim != 2 or weight.shape[0] < len(ATTRIBUTES) + 2 or bias.shape != (weight.shape[0],):
+            raise ToolkitError(f"meta-classifier weights must be (classes + 3, inputs) and (classes + 3,) with 2 or more "
+                               f"classes, got {weight.shape} and {bias.shape}")
         return cls(weight=weight, bias=bias)
 
 
@@ -52,17 +56,17 @@ class MetaConfig:
     """Fitting options; the defaults are those documented in docs/ensemble.md."""
 
     weight_decay: float = 1e-3          # L2 on standardised-input weights
-    class_weight_alpha: float = 0.5     # w_c = (N / (8 f_c)) ** alpha, as in DeepSER stage 1; 0 disables
+    class_weight_alpha: float = 0.5     # w_c = (N / (K f_c)) ** alpha, as in DeepSER stage 1; 0 disables
     attribute_loss_weight: float = 1.0  # MSE on attributes relative to cross-entropy on classes
     max_iterations: int = 200
 
 
-def class_weights(classes: np.ndarray, alpha: float) -> np.ndarray:
+def class_weights(classes: np.ndarray, alpha: float, num_classes: int = CHALLENGE.num_classes) -> np.ndarray:
     """Per-class weights that counter imbalance (Macro-F1 weighs rare classes like frequent ones)."""
-    counts = np.bincount(classes[classes >= 0], minlength=NUM_CLASSES).astype(np.float64)
+    counts = np.bincount(classes[classes >= 0], minlength=num_classes).astype(np.float64)
     present = counts > 0
-    weights = np.zeros(NUM_CLASSES)
-    weights[present] = (counts[present].sum() / (NUM_CLASSES * counts[present])) ** alpha
+    weights = np.zeros(num_classes)
+    weights[present] = (counts[present].sum() / (num_classes * counts[present])) ** alpha
     return weights
 
 
@@ -73,10 +77,12 @@ def fit_meta_classifier(
     config: Optional[MetaConfig] = None,
     seed: int = 42,
     device=None,
+    num_classes: int = CHALLENGE.num_classes,
 ) -> LinearWeights:
     """Fit the linear meta-classifier on the given (held-out) rows.
 
-    ``classes`` holds an index into ASHUFDCN or -1 (row used for attributes only); ``attributes``
+    ``classes`` holds an index into the members' inventory of ``num_classes`` classes or -1 (row
+    used for attributes only); ``attributes``
     may hold NaN rows (used for classes only). Inputs are standardised while fitting and the
     scaling is folded back into the returned weights, so they apply to raw inputs.
     """
@@ -87,7 +93,8 @@ def fit_meta_classifier(
     labelled = classes >= 0
     with_attributes = np.isfinite(attributes).all(axis=1)
     if not labelled.any():
-        raise ToolkitError("no Development row carries one of the 8 consensus classes: cannot fit the meta-classifier")
+        raise ToolkitError(f"no Development row carries one of the {num_classes} consensus classes: cannot fit the "
+                           "meta-classifier")
     mean = inputs.mean(axis=0)
     scale = np.maximum(inputs.std(axis=0), 1e-6)
 
@@ -99,14 +106,15 @@ def fit_meta_classifier(
     class_targets = tensor(classes[labelled], torch.long)
     attribute_rows = tensor(np.flatnonzero(with_attributes), torch.long)
     attribute_targets = tensor(attributes[with_attributes])
-    loss_weights = tensor(class_weights(classes, config.class_weight_alpha))
+    loss_weights = tensor(class_weights(classes, config.class_weight_alpha, num_classes))
+    outputs_count = num_classes + len(ATTRIBUTES)
 
     generator = torch.Generator().manual_seed(seed)
-    weight = (torch.randn(NUM_OUTPUTS, inputs.shape[1], generator=generator, dtype=torch.float64) * 0.01).to(device)
-    bias = torch.zeros(NUM_OUTPUTS, dtype=torch.float64, device=device)
+    weight = (torch.randn(outputs_count, inputs.shape[1], generator=generator, dtype=torch.float64) * 0.01).to(device)
+    bias = torch.zeros(outputs_count, dtype=torch.float64, device=device)
     if with_attributes.any():
         # Starting attribute outputs at the target means saves L-BFGS the first, largest step.
-        bias[NUM_CLASSES:] = attribute_targets.mean(dim=0)
+        bias[num_classes:] = attribute_targets.mean(dim=0)
     weight.requires_grad_(True)
     bias.requires_grad_(True)
     optimiser = torch.optim.LBFGS(
@@ -118,10 +126,10 @@ def fit_meta_classifier(
         optimiser.zero_grad()
         outputs = standardised @ weight.T + bias
         loss = torch.nn.functional.cross_entropy(
-            outputs[class_rows, :NUM_CLASSES], class_targets, weight=loss_weights
+            outputs[class_rows, :num_classes], class_targets, weight=loss_weights
         )
         if len(attribute_rows):
-            residual = outputs[attribute_rows, NUM_CLASSES:] - attribute_targets
+            residual = outputs[attribute_rows, num_classes:] - attribute_targets
             loss = loss + config.attribute_loss_weight * residual.pow(2).mean()
         loss = loss + config.weight_decay * weight.pow(2).sum()
         loss.backward()

@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from toolkit.emotions import EMOTION_CODES, EMOTION_NAMES
+from toolkit.emotions import Inventory
 from toolkit.ensemble.combine import SOUP, EnsembleResult, format_table
 from toolkit.metrics import per_class_f1
 from toolkit.utils.atomic import PathLike, atomic_path, atomic_write_text
@@ -48,20 +48,20 @@ def _save(figure, path: Path) -> None:
     plt.close(figure)
 
 
-def plot_confusion(true: np.ndarray, predicted: np.ndarray, path: Path, title: str) -> None:
+def plot_confusion(true: np.ndarray, predicted: np.ndarray, path: Path, title: str, codes: Sequence[str]) -> None:
     import matplotlib.pyplot as plt
     from sklearn.metrics import confusion_matrix
 
-    matrix = confusion_matrix(true, predicted, labels=list(range(len(EMOTION_CODES)))).astype(np.float64)
+    matrix = confusion_matrix(true, predicted, labels=list(range(len(codes)))).astype(np.float64)
     recall = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     figure, axis = plt.subplots(figsize=(6, 5))
     image = axis.imshow(recall, cmap="Blues", vmin=0, vmax=1)
-    for row in range(len(EMOTION_CODES)):
-        for column in range(len(EMOTION_CODES)):
+    for row in range(len(codes)):
+        for column in range(len(codes)):
             axis.text(column, row, f"{int(matrix[row, column])}", ha="center", va="center", fontsize=7,
                       color="white" if recall[row, column] > 0.5 else "black")
-    axis.set_xticks(range(len(EMOTION_CODES)), list(EMOTION_CODES))
-    axis.set_yticks(range(len(EMOTION_CODES)), list(EMOTION_CODES))
+    axis.set_xticks(range(len(codes)), list(codes))
+    axis.set_yticks(range(len(codes)), list(codes))
     axis.set_xlabel("predicted")
     axis.set_ylabel("consensus")
     axis.set_title(title)
@@ -69,15 +69,15 @@ def plot_confusion(true: np.ndarray, predicted: np.ndarray, path: Path, title: s
     _save(figure, path)
 
 
-def plot_grouped_bars(values: Dict[str, np.ndarray], path: Path, ylabel: str, title: str) -> None:
+def plot_grouped_bars(values: Dict[str, np.ndarray], path: Path, ylabel: str, title: str, codes: Sequence[str]) -> None:
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(max(6, len(EMOTION_CODES) * 0.25 * len(values)), 4))
+    figure, axis = plt.subplots(figsize=(max(6, len(codes) * 0.25 * len(values)), 4))
     width = 0.8 / max(len(values), 1)
-    positions = np.arange(len(EMOTION_CODES))
+    positions = np.arange(len(codes))
     for index, (label, scores) in enumerate(values.items()):
         axis.bar(positions + index * width - 0.4 + width / 2, scores, width, label=label)
-    axis.set_xticks(positions, list(EMOTION_CODES))
+    axis.set_xticks(positions, list(codes))
     axis.set_ylabel(ylabel)
     axis.set_title(title)
     axis.legend(fontsize=7, ncol=2)
@@ -117,12 +117,12 @@ def plot_training_curves(curves: Dict[str, object], path: Path) -> List[str]:
     return metrics
 
 
-def plot_distribution(classes: np.ndarray, path: Path, title: str) -> np.ndarray:
+def plot_distribution(classes: np.ndarray, path: Path, title: str, inventory: Inventory) -> np.ndarray:
     import matplotlib.pyplot as plt
 
-    counts = np.bincount(classes, minlength=len(EMOTION_CODES))
+    counts = np.bincount(classes, minlength=inventory.num_classes)
     figure, axis = plt.subplots(figsize=(6, 3.2))
-    axis.bar(list(EMOTION_CODES), counts, color="tab:green")
+    axis.bar(list(inventory.codes), counts, color="tab:green")
     axis.set_ylabel("files")
     axis.set_title(title)
     _save(figure, path)
@@ -140,21 +140,26 @@ def write_report(result: EnsembleResult, report_path: PathLike, title: Optional[
     labelled = result.dev_classes >= 0
     true = result.dev_classes[labelled]
     soup = result.held_out[SOUP]
+    inventory = result.inventory
+    codes, count = inventory.codes, inventory.num_classes
 
     plot_combination(result.table, figures / "combination.png")
-    plot_confusion(true, soup.classes[labelled], figures / "confusion_soup.png", "soup, Development out-of-fold")
-    f1_values = {name: per_class_f1(true, result.member_predictions[name].classes[labelled]) for name in result.member_names}
-    f1_values["ensemble (soup)"] = per_class_f1(true, soup.classes[labelled])
-    plot_grouped_bars(f1_values, figures / "per_class_f1.png", "F1", "per-class F1 on Development")
+    plot_confusion(true, soup.classes[labelled], figures / "confusion_soup.png", "soup, Development out-of-fold", codes)
+    f1_values = {name: per_class_f1(true, result.member_predictions[name].classes[labelled], count)
+                 for name in result.member_names}
+    f1_values["ensemble (soup)"] = per_class_f1(true, soup.classes[labelled], count)
+    plot_grouped_bars(f1_values, figures / "per_class_f1.png", "F1", "per-class F1 on Development", codes)
     curves = {name: read_training_curves(d) for name, d in zip(result.member_names, result.member_dirs)}
     found = {name: frame for name, frame in curves.items() if frame is not None}
     plotted = plot_training_curves(found, figures / "training_curves.png") if found else []
-    counts = plot_distribution(result.test_classes, figures / "test_distribution.png", "predicted classes on the test split")
+    counts = plot_distribution(result.test_classes, figures / "test_distribution.png", "predicted classes on the test split",
+                               inventory)
 
     lines = [
         f"# {title or report_path.parent.name}: ensemble report", "",
         f"Members ({len(result.member_names)}): {', '.join(result.member_names)}.",
-        f"Development rows: {len(result.dev_file_names)} ({int(labelled.sum())} with one of the 8 classes, scored for "
+        f"Classes ({count}): {inventory.describe()}.",
+        f"Development rows: {len(result.dev_file_names)} ({int(labelled.sum())} with one of the {count} classes, scored for "
         f"Macro-F1; {int(np.isfinite(result.dev_attributes).all(axis=1).sum())} with attributes, scored for CCC).", "",
         "## Combination methods", "",
         "Fitted or chosen methods are scored out-of-fold: each Development fold is predicted by a model fitted on the "
@@ -164,7 +169,7 @@ def write_report(result: EnsembleResult, report_path: PathLike, title: Optional[
         "## Soup on Development (out-of-fold)", "",
         "![confusion matrix](figures/confusion_soup.png)", "",
         "## Per-class F1", "",
-        "| model | " + " | ".join(EMOTION_CODES) + " |", "|---|" + "---|" * len(EMOTION_CODES),
+        "| model | " + " | ".join(codes) + " |", "|---|" + "---|" * count,
         *[f"| {name} | " + " | ".join(f"{v:.3f}" for v in values) + " |" for name, values in f1_values.items()], "",
         "![per-class F1](figures/per_class_f1.png)", "",
         "## Training curves", "",
@@ -176,8 +181,8 @@ def write_report(result: EnsembleResult, report_path: PathLike, title: Optional[
         lines += [f"No per-epoch {CURVE_FILE} in: {', '.join(missing)}.", ""]
     lines += [
         "## Test predictions", "",
-        "| class | " + " | ".join(f"{c} ({EMOTION_NAMES[c]})" for c in EMOTION_CODES) + " |",
-        "|---|" + "---|" * len(EMOTION_CODES),
+        "| class | " + " | ".join(f"{code} ({name})" for code, name in zip(codes, inventory.names)) + " |",
+        "|---|" + "---|" * count,
         "| files | " + " | ".join(str(int(c)) for c in counts) + " |", "",
         "![test distribution](figures/test_distribution.png)", "",
     ]

@@ -12,6 +12,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 from tqdm import tqdm
 
+from toolkit.emotions import CHALLENGE
 from toolkit.ensemble.folds import stratified_folds, training_rows
 from toolkit.ensemble.meta_classifier import LinearWeights, MetaConfig, fit_meta_classifier
 from toolkit.utils.errors import ToolkitError
@@ -53,6 +54,7 @@ def fit_soup(
     config: Optional[MetaConfig] = None,
     device=None,
     progress: bool = False,
+    num_classes: int = CHALLENGE.num_classes,
 ) -> Tuple[LinearWeights, List[LinearWeights]]:
     """Fit ``runs`` meta-classifiers on the given rows and return (soup, the runs)."""
     if runs < 1:
@@ -61,6 +63,7 @@ def fit_soup(
     plan = soup_run_rows(classes, runs, folds, seed)
     for run_seed, rows in tqdm(plan, desc="soup runs", disable=not progress, leave=False):
         fitted.append(
-            fit_meta_classifier(inputs[rows], classes[rows], attributes[rows], config=config, seed=run_seed, device=device)
+            fit_meta_classifier(inputs[rows], classes[rows], attributes[rows], config=config, seed=run_seed, device=device,
+                                num_classes=num_classes)
         )
     return average_weights(fitted), fitted

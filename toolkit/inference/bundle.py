@@ -5,7 +5,7 @@ which names the member directories in input order), each member's ``best.pt``, t
 configs ``<encoder_dir>/<stream>.yaml`` of every stream the members use, and the ASR options;
 it writes a directory::
 
-    bundle.json               format, members (name, streams), encoder specs per stream, ASR options, soup
+    bundle.json               format, classes, members (name, streams), encoder specs per stream, ASR options, soup
     members/<name>/best.pt    each member's selected checkpoint (loadable with load_member)
     models/<name>/            copies of encoder / ASR models given as local paths (hub names and
                               ``package:`` models are resolved where the bundle is used)
@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+from toolkit.emotions import CHALLENGE, Inventory
 from toolkit.ensemble.meta_classifier import LinearWeights
-from toolkit.ensemble.members import INPUTS_PER_MEMBER
+from toolkit.ensemble.members import inputs_per_member
 from toolkit.utils.atomic import PathLike
 from toolkit.utils.errors import ToolkitError
 
@@ -51,6 +52,7 @@ class Bundle:
     asr: Optional[Dict]           # AsrOptions fields, None when no stream needs a transcript
     soup: LinearWeights
     source: Dict = field(default_factory=dict)
+    inventory: Inventory = CHALLENGE  # the classes the soup's logits are over, in order
 
     def member_dir(self, name: str) -> Path:
         return self.root / "members" / name
@@ -120,6 +122,7 @@ def export_bundle(
     if bundle_dir.exists() and not force:
         raise ToolkitError(f"{bundle_dir}: already exists; remove it or pass --force to replace it")
 
+    inventory = Inventory.from_list(soup["classes"], str(soup_path)) if "classes" in soup else CHALLENGE
     members: List[BundleMember] = []
     checkpoints = {}
     for name, member_dir in zip(soup["members"], soup["member_dirs"]):
@@ -128,8 +131,10 @@ def export_bundle(
         members.append(BundleMember(name=name, streams=streams))
         checkpoints[name] = Path(member_dir) / "best.pt"
     weights = LinearWeights.from_dict(soup["soup"])
-    if weights.weight.shape[1] != INPUTS_PER_MEMBER * len(members):
-        raise ToolkitError(f"{soup_path}: soup expects {weights.weight.shape[1]} inputs, not {len(members)} members x {INPUTS_PER_MEMBER}")
+    per_member = inputs_per_member(inventory.num_classes)
+    if weights.weight.shape[1] != per_member * len(members) or weights.num_classes != inventory.num_classes:
+        raise ToolkitError(f"{soup_path}: soup expects {weights.weight.shape[1]} inputs and {weights.num_classes} "
+                           f"classes, not {len(members)} members x {per_member} over {inventory.num_classes} classes")
 
     tmp = bundle_dir.with_name(f"{bundle_dir.name}.tmp-{os.getpid()}")
     if tmp.exists():
@@ -159,6 +164,7 @@ def export_bundle(
         description = {
             "format": BUNDLE_FORMAT,
             "format_version": BUNDLE_VERSION,
+            "classes": inventory.to_list(),
             "members": [dataclasses.asdict(member) for member in members],
             "encoders": encoders,
             "asr": asr,
@@ -196,6 +202,7 @@ def load_bundle(bundle_dir: PathLike) -> Bundle:
         asr=raw.get("asr"),
         soup=LinearWeights.from_dict(raw["soup"]),
         source=raw.get("source", {}),
+        inventory=Inventory.from_list(raw["classes"], str(path)) if "classes" in raw else CHALLENGE,
     )
     missing = [str(bundle.member_dir(m.name) / "best.pt") for m in bundle.members if not (bundle.member_dir(m.name) / "best.pt").is_file()]
     if missing:

@@ -16,7 +16,7 @@ from typing import Dict, Iterator, List, Optional, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from toolkit.emotions import ATTRIBUTE_MAX, ATTRIBUTE_MIN, ATTRIBUTES, EMOTION_CODES, PROB_COLUMNS
+from toolkit.emotions import ATTRIBUTE_MAX, ATTRIBUTE_MIN, ATTRIBUTES, CHALLENGE, Inventory
 from toolkit.ensemble.members import softmax
 from toolkit.inference.bundle import Bundle, load_bundle, load_members, text_streams
 from toolkit.utils.atomic import PathLike
@@ -32,14 +32,15 @@ STAGES = ("audio", "asr", "features", "members", "soup")
 class FilePrediction:
     file: str
     emo_class: str = ""
-    probabilities: Optional[np.ndarray] = None  # (8,) over ASHUFDCN
+    probabilities: Optional[np.ndarray] = None  # (classes,) over the bundle's inventory
     attributes: Optional[np.ndarray] = None     # (3,) EmoAct, EmoVal, EmoDom on 1-7
     transcript: Optional[str] = None
     error: str = ""
+    inventory: Inventory = CHALLENGE
 
     def as_row(self) -> Dict[str, object]:
         row: Dict[str, object] = {"file": self.file, "EmoClass": self.emo_class}
-        for index, column in enumerate(PROB_COLUMNS):
+        for index, column in enumerate(self.inventory.prob_columns):
             row[column] = None if self.probabilities is None else round(float(self.probabilities[index]), 6)
         for index, name in enumerate(ATTRIBUTES):
             row[name] = None if self.attributes is None else round(float(self.attributes[index]), 4)
@@ -105,7 +106,7 @@ class Predictor:
         from toolkit.data.audio import TARGET_SAMPLE_RATE, load_audio
         from toolkit.training.inference import predict_batch
 
-        results = [FilePrediction(file=str(path)) for path in paths]
+        results = [FilePrediction(file=str(path), inventory=self.bundle.inventory) for path in paths]
         waveforms: Dict[int, np.ndarray] = {}
         started = time.perf_counter()
         for index, path in enumerate(paths):
@@ -163,7 +164,7 @@ class Predictor:
         for row, index in enumerate(kept):
             results[index].probabilities = probabilities[row]
             results[index].attributes = attributes[row]
-            results[index].emo_class = EMOTION_CODES[int(probabilities[row].argmax())]
+            results[index].emo_class = self.bundle.inventory.codes[int(probabilities[row].argmax())]
         self.times.add("soup", started)
         return results
 

@@ -5,7 +5,8 @@ giving h1 (first layer's output), h2 (last layer's output) and h3 (h2 pooled). F
 encodes all h1 concatenated along time; level 2 encodes all h2 plus level 1's output and is
 pooled; the top concatenates every h3 with level 2's pooled vector, projects it to
 ``hidden_dim`` (Manifold MixUp happens here during training), applies ReLU and feeds two heads:
-8 class logits (order ``ASHUFDCN``) and 3 attributes squashed to 1 + 6·sigmoid. ``fusion="late"``
+one logit per class of the inventory (8 for the challenge's ``ASHUFDCN``) and 3 attributes
+squashed to 1 + 6·sigmoid. ``fusion="late"``
 drops both fusion levels and feeds the concatenated h3 vectors straight into the heads.
 
 Every encoder gets a key-padding mask and every pooling is masked, so padding never changes
@@ -18,7 +19,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
-from toolkit.emotions import ATTRIBUTE_MAX, ATTRIBUTE_MIN, ATTRIBUTES, NUM_CLASSES
+from toolkit.emotions import ATTRIBUTE_MAX, ATTRIBUTE_MIN, ATTRIBUTES, CHALLENGE
 from toolkit.models.pooling import build_pooling
 
 #: A Manifold MixUp instruction: (lambda, permutation of the batch).
@@ -97,7 +98,7 @@ class DeepSER(nn.Module):
 
     def __init__(self, streams: Sequence[StreamSpec], hidden_dim: int = 512, num_layers: int = 2, num_heads: int = 1,
                  ff_dim: int = 2048, dropout: float = 0.1, pooling: str = "mean", fusion: str = "deep",
-                 attention_dropout: Optional[float] = None):
+                 attention_dropout: Optional[float] = None, num_classes: int = CHALLENGE.num_classes):
         super().__init__()
         if not streams:
             raise ValueError("DeepSER needs at least one input stream")
@@ -118,7 +119,7 @@ class DeepSER(nn.Module):
             head_dim = hidden_dim
         else:
             head_dim = len(self.streams) * pooled_dim
-        self.class_head = nn.Linear(head_dim, NUM_CLASSES)
+        self.class_head = nn.Linear(head_dim, num_classes)
         self.attribute_head = nn.Linear(head_dim, len(ATTRIBUTES))
 
     def set_input_statistics(self, statistics: Sequence[Tuple[Sequence[float], Sequence[float]]]) -> None:
@@ -160,8 +161,8 @@ def mix_hidden(hidden: torch.Tensor, mix: Optional[Mix]) -> torch.Tensor:
     return lam * hidden + (1.0 - lam) * hidden[permutation]
 
 
-def build_model(streams: Sequence[StreamSpec], model_config) -> DeepSER:
-    """A DeepSER from a ``toolkit.training.config.ModelConfig``."""
+def build_model(streams: Sequence[StreamSpec], model_config, num_classes: int = CHALLENGE.num_classes) -> DeepSER:
+    """A DeepSER from a ``toolkit.training.config.ModelConfig`` with ``num_classes`` class logits."""
     return DeepSER(
         streams,
         hidden_dim=model_config.hidden_dim,
@@ -172,4 +173,5 @@ def build_model(streams: Sequence[StreamSpec], model_config) -> DeepSER:
         pooling=model_config.pooling,
         fusion=model_config.fusion,
         attention_dropout=model_config.attention_dropout,
+        num_classes=num_classes,
     )

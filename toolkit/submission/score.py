@@ -2,8 +2,10 @@
 
 Reads a submission and a reference (a ``labels_consensus``-style CSV or a toolkit manifest);
 writes nothing. The submission is validated against the reference's FileNames first. Task 1:
-Macro-F1 (the headline), per-class precision/recall/F1, accuracy, UAR, confusion matrix.
-Task 2: CCC per attribute and their mean. Optional bootstrap 95% intervals.
+Macro-F1 (the headline), per-class precision/recall/F1, accuracy, UAR, confusion matrix, over
+the classes of an inventory: the reference manifest's (its soft-label columns), ``--classes``,
+or the challenge's 8 for a ``labels_consensus`` file. Task 2: CCC per attribute and their
+mean. Optional bootstrap 95% intervals.
 """
 
 import math
@@ -13,7 +15,8 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from toolkit.emotions import ATTRIBUTES, EMOTION_CODES, EMOTION_NAMES, NUM_CLASSES
+from toolkit.data.inventory import read_inventory
+from toolkit.emotions import ATTRIBUTES, CHALLENGE, Inventory
 from toolkit.metrics import attribute_ccc, macro_f1
 from toolkit.submission.formats import ATTRIBUTES_TASK, CATEGORICAL, TASK_TITLES
 from toolkit.submission.reference import Reference, read_reference
@@ -40,6 +43,7 @@ class ScoreResult:
     seed: int = 0
     per_class: Dict[str, Dict[str, float]] = field(default_factory=dict)
     confusion: Optional[np.ndarray] = None
+    inventory: Inventory = CHALLENGE
 
     @property
     def headline(self) -> str:
@@ -68,7 +72,7 @@ class ScoreResult:
         if self.task == CATEGORICAL:
             payload["per_class"] = self.per_class
             payload["confusion_matrix"] = {
-                "labels": list(EMOTION_CODES),
+                "labels": list(self.inventory.codes),
                 "rows": "reference",
                 "columns": "prediction",
                 "matrix": self.confusion.tolist() if self.confusion is not None else [],
@@ -81,15 +85,15 @@ def _json_float(value: float) -> Optional[float]:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def _categorical_arrays(reference: Reference, records: Dict[str, object], unscored: Counter):
+def _categorical_arrays(reference: Reference, records: Dict[str, object], unscored: Counter, inventory: Inventory):
     if not reference.has_classes:
         raise ToolkitError(f"{reference.path}: no EmoClass column, so Task 1 cannot be scored against it")
     true, pred = [], []
     for name in reference.ids:
         code = reference.classes[name]
-        if len(code) == 1 and code in EMOTION_CODES:
-            true.append(EMOTION_CODES.index(code))
-            pred.append(EMOTION_CODES.index(records[name]))  # type: ignore[arg-type]
+        if code in inventory.codes:
+            true.append(inventory.index(code))
+            pred.append(inventory.index(records[name]))  # type: ignore[arg-type]
         else:
             unscored[f"EmoClass {code or '(empty)'}"] += 1
     return np.array(true, dtype=np.int64), np.array(pred, dtype=np.int64)
@@ -111,17 +115,17 @@ def _attribute_arrays(reference: Reference, records: Dict[str, object], unscored
     return np.array(true, dtype=np.float64).reshape(-1, 3), np.array(pred, dtype=np.float64).reshape(-1, 3)
 
 
-def categorical_scores(true: np.ndarray, pred: np.ndarray):
-    """(metrics, per-class table, confusion matrix) for class indices into ASHUFDCN."""
+def categorical_scores(true: np.ndarray, pred: np.ndarray, inventory: Inventory = CHALLENGE):
+    """(metrics, per-class table, confusion matrix) for class indices into ``inventory``."""
     from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support, recall_score
 
-    labels = list(range(NUM_CLASSES))
+    labels = list(range(inventory.num_classes))
     precision, recall, f1, support = precision_recall_fscore_support(
         true, pred, labels=labels, zero_division=0
     )
     present = sorted(set(true.tolist()))
     metrics = {
-        "macro_f1": macro_f1(true, pred),
+        "macro_f1": macro_f1(true, pred, inventory.num_classes),
         "accuracy": float(accuracy_score(true, pred)),
         # UAR: mean recall over the classes present in the reference (sklearn's balanced accuracy).
         "uar": float(recall_score(true, pred, labels=present, average="macro", zero_division=0)),
@@ -129,19 +133,19 @@ def categorical_scores(true: np.ndarray, pred: np.ndarray):
     per_class = {
         code: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
                "support": int(support[i])}
-        for i, code in enumerate(EMOTION_CODES)
+        for i, code in enumerate(inventory.codes)
     }
     return metrics, per_class, confusion_matrix(true, pred, labels=labels)
 
 
-def _resampled_categorical(true: np.ndarray, pred: np.ndarray) -> Dict[str, float]:
+def _resampled_categorical(true: np.ndarray, pred: np.ndarray, num_classes: int) -> Dict[str, float]:
     # From the confusion counts, exactly as sklearn defines them (zero_division=0); sklearn's
     # per-call input checks would dominate thousands of bootstrap resamples.
-    counts = np.bincount(true * NUM_CLASSES + pred, minlength=NUM_CLASSES**2).reshape(NUM_CLASSES, NUM_CLASSES)
+    counts = np.bincount(true * num_classes + pred, minlength=num_classes**2).reshape(num_classes, num_classes)
     hits = np.diag(counts).astype(np.float64)
     true_totals, pred_totals = counts.sum(axis=1), counts.sum(axis=0)
     denominator = true_totals + pred_totals
-    f1 = np.divide(2 * hits, denominator, out=np.zeros(NUM_CLASSES), where=denominator > 0)
+    f1 = np.divide(2 * hits, denominator, out=np.zeros(num_classes), where=denominator > 0)
     present = true_totals > 0
     return {
         "macro_f1": float(f1.mean()),
@@ -155,11 +159,16 @@ def _resampled_attributes(true: np.ndarray, pred: np.ndarray) -> Dict[str, float
     return {f"ccc_{name}": value for name, value in scores.items()}
 
 
-def bootstrap_intervals(true: np.ndarray, pred: np.ndarray, task: str, resamples: int, seed: int):
+def bootstrap_intervals(true: np.ndarray, pred: np.ndarray, task: str, resamples: int, seed: int,
+                        num_classes: int = CHALLENGE.num_classes):
     """95% percentile intervals of each metric over ``resamples`` row resamples with replacement."""
     from tqdm import tqdm
 
-    statistic = _resampled_categorical if task == CATEGORICAL else _resampled_attributes
+    def statistic(true_rows, pred_rows):
+        if task == CATEGORICAL:
+            return _resampled_categorical(true_rows, pred_rows, num_classes)
+        return _resampled_attributes(true_rows, pred_rows)
+
     rng = np.random.default_rng(seed)
     draws: Dict[str, List[float]] = {}
     for _ in tqdm(range(resamples), desc="bootstrap", unit="resample", disable=None, leave=False):
@@ -181,25 +190,30 @@ def score_submission(
     bootstrap: int = 0,
     seed: int = 42,
     max_per_code: int = 10,
+    inventory: Optional[Inventory] = None,
 ) -> ScoreResult:
     """Validate ``submission`` against the reference's FileNames, then score it.
 
-    Every reference FileName must have a row; rows whose reference label cannot be scored
-    (EmoClass X/O/empty for Task 1, empty attributes for Task 2) are counted in ``unscored``.
+    ``inventory``: the classes to score over (default: the reference manifest's, the challenge's 8
+    for a file without soft-label columns). Every reference FileName must have a row; rows whose
+    reference label cannot be scored (EmoClass X/O/empty or outside the inventory for Task 1,
+    empty attributes for Task 2) are counted in ``unscored``.
     Raises ``ToolkitError`` when the reference is unusable; an invalid submission is returned
     with its validation report and no scores.
     """
     labels = read_reference(reference, split=split)
-    report = validate_submission(submission, labels.ids, task=task, max_per_code=max_per_code)
+    if inventory is None:
+        inventory = read_inventory(reference) if str(reference).lower().endswith(".csv") else CHALLENGE
+    report = validate_submission(submission, labels.ids, task=task, max_per_code=max_per_code, classes=inventory)
     result = ScoreResult(
         submission=str(submission), reference=str(reference), split=split, validation=report, task=report.task,
-        bootstrap=bootstrap, seed=seed,
+        bootstrap=bootstrap, seed=seed, inventory=inventory,
     )
     if not report.valid:
         return result
     unscored: Counter = Counter()
     if report.task == CATEGORICAL:
-        true, pred = _categorical_arrays(labels, report.records, unscored)
+        true, pred = _categorical_arrays(labels, report.records, unscored, inventory)
     else:
         true, pred = _attribute_arrays(labels, report.records, unscored)
     result.unscored = dict(sorted(unscored.items()))
@@ -210,11 +224,11 @@ def score_submission(
             "(is this an unlabelled test manifest?)"
         )
     if report.task == CATEGORICAL:
-        result.metrics, result.per_class, result.confusion = categorical_scores(true, pred)
+        result.metrics, result.per_class, result.confusion = categorical_scores(true, pred, inventory)
     else:
         result.metrics = _resampled_attributes(true, pred)
     if bootstrap > 0:
-        result.intervals = bootstrap_intervals(true, pred, report.task, bootstrap, seed)
+        result.intervals = bootstrap_intervals(true, pred, report.task, bootstrap, seed, inventory.num_classes)
     return result
 
 
@@ -240,16 +254,19 @@ def format_scores(result: ScoreResult) -> str:
         lines.append(f"(intervals: {interval_note})")
     if result.task == ATTRIBUTES_TASK:
         return "\n".join(lines)
-    lines += ["", f"{'class':<14}{'precision':>10}{'recall':>8}{'F1':>8}{'support':>9}"]
-    for code in EMOTION_CODES:
+    inventory = result.inventory
+    label_width = max(14, max(len(f"{code} {name}") for code, name in zip(inventory.codes, inventory.names)) + 2)
+    lines += ["", f"{'class':<{label_width}}{'precision':>10}{'recall':>8}{'F1':>8}{'support':>9}"]
+    for code, name in zip(inventory.codes, inventory.names):
         row = result.per_class[code]
         lines.append(
-            f"{code + ' ' + EMOTION_NAMES[code]:<14}{row['precision']:>10.4f}{row['recall']:>8.4f}"
+            f"{code + ' ' + name:<{label_width}}{row['precision']:>10.4f}{row['recall']:>8.4f}"
             f"{row['f1']:>8.4f}{row['support']:>9d}"
         )
     lines += ["", "confusion matrix (rows: reference, columns: prediction)"]
-    width = max(5, len(str(int(result.confusion.max()))) + 1)
-    lines.append("   " + "".join(f"{code:>{width}}" for code in EMOTION_CODES))
-    for code, counts in zip(EMOTION_CODES, result.confusion):
-        lines.append(f"{code:<3}" + "".join(f"{int(count):>{width}d}" for count in counts))
+    width = max(5, len(str(int(result.confusion.max()))) + 1, *(len(code) + 1 for code in inventory.codes))
+    code_width = max(3, *(len(code) + 1 for code in inventory.codes))
+    lines.append(" " * code_width + "".join(f"{code:>{width}}" for code in inventory.codes))
+    for code, counts in zip(inventory.codes, result.confusion):
+        lines.append(f"{code:<{code_width}}" + "".join(f"{int(count):>{width}d}" for count in counts))
     return "\n".join(lines)

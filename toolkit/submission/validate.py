@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from toolkit.emotions import ANNOTATOR_NAME_TO_CODE, ATTRIBUTE_MAX, ATTRIBUTE_MIN, EMOTION_CODES, EMOTION_NAMES
+from toolkit.emotions import ATTRIBUTE_MAX, ATTRIBUTE_MIN, CHALLENGE, CLASS_NAME_ALIASES, Inventory
 from toolkit.submission.formats import (
     ATTRIBUTES_TASK,
     CATEGORICAL,
@@ -30,7 +30,6 @@ from toolkit.utils.errors import ToolkitError
 #: A plain decimal number; stricter than float(), which also takes "nan", "1_000" and " 4 ".
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
 _NON_FINITE = {"nan", "inf", "infinity"}
-_NAME_TO_CODE = {**ANNOTATOR_NAME_TO_CODE, **{name.lower(): code for code, name in EMOTION_NAMES.items()}}
 #: How many missing FileNames the I403 message shows.
 _MISSING_EXAMPLES = 5
 
@@ -57,6 +56,8 @@ class ValidationReport:
     expected_ids: int = 0
     missing_ids: int = 0
     max_per_code: int = 10
+    #: The classes an EmoClass may take (Task 1).
+    classes: Inventory = CHALLENGE
     problems: List[Problem] = field(default_factory=list)
     counts: Dict[str, int] = field(default_factory=dict)
     #: FileName -> EmoClass letter or (EmoAct, EmoVal, EmoDom), for rows without any problem.
@@ -69,6 +70,12 @@ class ValidationReport:
 
     def severity(self, code: str) -> str:
         return ERROR if self.strict else PROBLEM_CODES[code][0]
+
+    def title(self, code: str) -> str:
+        """The code's short title; C501's names this file's class inventory."""
+        if code == "C501":
+            return f"EmoClass not one of {_order(self.classes)}"
+        return PROBLEM_CODES[code][1]
 
     @property
     def error_count(self) -> int:
@@ -108,7 +115,7 @@ class ValidationReport:
             label = problem.code if self.severity(problem.code) == ERROR else f"{problem.code} (warning)"
             lines.append(f"{where} {label} {problem.message}")
         for code, count in self.omitted().items():
-            lines.append(f"{self.path}: {code} and {count} more ({PROBLEM_CODES[code][1]})")
+            lines.append(f"{self.path}: {code} and {count} more ({self.title(code)})")
         lines.append(self.summary())
         return "\n".join(lines)
 
@@ -139,25 +146,36 @@ def _show(value: str, limit: int = 60) -> str:
     return shown + "…" if len(value) > limit else shown
 
 
-def _class_problem(value: str) -> Optional[str]:
-    if len(value) == 1 and value in EMOTION_CODES:
+def _order(classes: Inventory) -> str:
+    """``ASHUFDCN`` for single-letter codes, ``A,S,K9`` otherwise."""
+    letters = all(len(code) == 1 for code in classes.codes)
+    return ("" if letters else ",").join(classes.codes)
+
+
+def _class_problem(value: str, classes: Inventory) -> Optional[str]:
+    codes = classes.codes
+    if value in codes:
         return None
-    if len(value) == 1 and value.upper() in EMOTION_CODES:
+    listed = ", ".join(codes)
+    letters = all(len(code) == 1 for code in codes)
+    if value.upper() in codes:
         return f"EmoClass {_show(value)} is lowercase; write {value.upper()!r}"
     if value.upper() in ("O", "X"):
         return (
             f"EmoClass {_show(value)} is not a test class (O other and X no agreement are never scored); "
-            "predict one of A, S, H, U, F, D, C, N"
+            f"predict one of {listed}"
         )
-    code = _NAME_TO_CODE.get(value.lower())
-    if code:
-        return f"EmoClass {_show(value)} is a class name; write the letter {code!r}"
-    if value.isdigit() and int(value) < len(EMOTION_CODES):
+    names = {**CLASS_NAME_ALIASES, **{name.lower(): code for code, name in zip(codes, classes.names)}}
+    code = names.get(value.lower())
+    if code in codes:
+        return f"EmoClass {_show(value)} is a class name; write the {'letter' if letters else 'code'} {code!r}"
+    if value.isdigit() and int(value) < len(codes):
         return (
-            f"EmoClass {_show(value)} is a class index; write the letter (in the toolkit's ASHUFDCN order index "
-            f"{int(value)} is {EMOTION_CODES[int(value)]!r}; check which order your model uses)"
+            f"EmoClass {_show(value)} is a class index; write the {'letter' if letters else 'code'} (in the toolkit's "
+            f"{_order(classes)} order index {int(value)} is {codes[int(value)]!r}; check which order your model uses)"
         )
-    return f"EmoClass {_show(value)} is not one of A, S, H, U, F, D, C, N (one uppercase letter)"
+    shape = "one uppercase letter" if letters else "a class code"
+    return f"EmoClass {_show(value)} is not one of {listed} ({shape})"
 
 
 def _number_problem(value: str, column: str) -> Tuple[Optional[float], Optional[Tuple[str, str]]]:
@@ -337,7 +355,7 @@ class _Checker:
                 report.add("R302", line, f"{column} is empty")
                 clean = False
             elif task == CATEGORICAL:
-                message = _class_problem(value)
+                message = _class_problem(value, report.classes)
                 if message:
                     report.add("C501", line, message)
                     clean = False
@@ -392,9 +410,11 @@ def validate_submission(
     max_per_code: int = 10,
     strict: bool = False,
     display_name: Optional[str] = None,
+    classes: Inventory = CHALLENGE,
 ) -> ValidationReport:
     """Check ``path`` against ``expected_ids`` (default: the 3,200 test3 names).
 
+    ``classes``: the codes an EmoClass may take (default: the challenge's ``ASHUFDCN``);
     ``task`` (``categorical`` or ``attributes``) overrides detection from the header;
     ``max_per_code`` caps the problems kept per code (0 keeps all); ``strict`` counts warnings
     as errors; ``display_name`` is the name used in messages and for the ``.csv`` check (the
@@ -406,7 +426,8 @@ def validate_submission(
     path = Path(path)
     name = display_name or str(path)
     expected = challenge_test3_ids() if expected_ids is None else list(expected_ids)
-    report = ValidationReport(path=name, strict=strict, max_per_code=max_per_code, expected_ids=len(set(expected)))
+    report = ValidationReport(path=name, strict=strict, max_per_code=max_per_code, expected_ids=len(set(expected)),
+                              classes=classes)
     if not name.endswith(".csv"):
         report.add("F101", 0, f"file name {Path(name).name!r} does not end in .csv; rename it")
     checker = _Checker(report, expected, task)

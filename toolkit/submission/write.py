@@ -13,7 +13,7 @@ from typing import Iterable, Optional, Sequence, Tuple
 
 import numpy as np
 
-from toolkit.emotions import ATTRIBUTE_MAX, ATTRIBUTE_MIN
+from toolkit.emotions import ATTRIBUTE_MAX, ATTRIBUTE_MIN, CHALLENGE, Inventory
 from toolkit.submission.formats import ATTRIBUTES_TASK, CATEGORICAL, TASK_COLUMNS
 from toolkit.submission.validate import validate_submission
 from toolkit.utils.atomic import PathLike, atomic_path
@@ -53,10 +53,12 @@ def write_submissions(
     class_codes: Sequence[str],
     attributes,
     expected_ids: Optional[Iterable[str]] = None,
+    classes: Sequence[str] = CHALLENGE.codes,
 ) -> Tuple[Path, Path]:
     """Write and validate both leaderboard files; return (categorical_path, attributes_path).
 
-    ``class_codes`` are letters of ``ASHUFDCN``; ``attributes`` is an (n, 3) array of EmoAct,
+    ``class_codes`` are codes of ``classes`` (default: the challenge's ``ASHUFDCN``, and a
+    corpus's own inventory for other corpora); ``attributes`` is an (n, 3) array of EmoAct,
     EmoVal, EmoDom, clipped here to [1, 7]. ``expected_ids`` defaults to ``file_names``.
     Raises ``ToolkitError`` with the validator's report if either file would be invalid.
     """
@@ -82,7 +84,8 @@ def write_submissions(
             ([file_names[i], *(f"{value:.6f}" for value in values[i])] for i in order),
         )
         reports = [
-            validate_submission(temporary, expected, task=task, display_name=str(final), max_per_code=5)
+            validate_submission(temporary, expected, task=task, display_name=str(final), max_per_code=5,
+                                classes=Inventory.from_codes(classes))
             for temporary, final, task in (
                 (categorical_tmp, categorical_path, CATEGORICAL),
                 (attributes_tmp, attributes_path, ATTRIBUTES_TASK),

@@ -12,18 +12,20 @@ Layout of an experiment directory ``DIR`` (``toolkit train ... --exp-dir DIR``):
 
 A model checkpoint (``best.pt``) is a ``torch.save`` dict with keys ``format``
 (``"toolkit.deepser"``), ``format_version``, ``config`` (the resolved config as a nested dict),
-``streams`` (name, dim, num_layers per stream, in input order), ``model_state``, ``stage``,
-``epoch`` and ``dev_macro_f1``.
+``streams`` (name, dim, num_layers per stream, in input order), ``classes`` (the inventory the
+class head predicts, ``[{"code", "name"}]`` in logit order), ``model_state``, ``stage``, ``epoch``
+and ``dev_macro_f1``. Format 1 checkpoints have no ``classes``: they predict the challenge's 8.
 """
 
 from pathlib import Path
 from typing import Any, Dict, Tuple
 
+from toolkit.emotions import CHALLENGE, Inventory
 from toolkit.utils.atomic import PathLike, atomic_path
 from toolkit.utils.errors import ToolkitError
 
 CHECKPOINT_FORMAT = "toolkit.deepser"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def save_checkpoint(path: PathLike, payload: Dict[str, Any]) -> None:
@@ -48,17 +50,26 @@ def read_checkpoint(path: PathLike) -> Dict[str, Any]:
     return payload
 
 
-def model_payload(model, config, specs, stage: int, epoch: int, dev_macro_f1: float) -> Dict[str, Any]:
+def model_payload(model, config, specs, stage: int, epoch: int, dev_macro_f1: float,
+                  inventory: Inventory = CHALLENGE) -> Dict[str, Any]:
     return {
         "format": CHECKPOINT_FORMAT,
         "format_version": FORMAT_VERSION,
         "config": config.to_dict(),
         "streams": [spec.to_dict() for spec in specs],
+        "classes": inventory.to_list(),
         "model_state": {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()},
         "stage": stage,
         "epoch": epoch,
         "dev_macro_f1": dev_macro_f1,
     }
+
+
+def payload_inventory(payload: Dict[str, Any]) -> Inventory:
+    """The classes a checkpoint's head predicts, in logit order."""
+    if "classes" not in payload:
+        return CHALLENGE
+    return Inventory.from_list(payload["classes"], "checkpoint")
 
 
 def model_from_payload(payload: Dict[str, Any], device: str = "cpu"):
@@ -67,7 +78,8 @@ def model_from_payload(payload: Dict[str, Any], device: str = "cpu"):
     from toolkit.training.config import config_from_dict
 
     config = config_from_dict(payload["config"])
-    model = build_model([StreamSpec(**spec) for spec in payload["streams"]], config.model)
+    model = build_model([StreamSpec(**spec) for spec in payload["streams"]], config.model,
+                        payload_inventory(payload).num_classes)
     model.load_state_dict(payload["model_state"])
     return model.to(device).eval(), config
 

@@ -25,6 +25,9 @@ class DataConfig:
     features_dir: str = "dump/features"
     #: Feature streams (store names) fused by one DeepSER member, e.g. [wavlm_large, roberta_large].
     streams: List[str] = field(default_factory=lambda: ["wavlm_large", "roberta_large"])
+    #: Read every split's features from ``<features_dir>/<stream>/<store_split>/``, one store extracted
+    #: once over all utterances (the fold recipes); empty: each split from its own store.
+    store_split: str = ""
     train_split: str = "train"
     dev_split: str = "development"
     #: Splits the selected checkpoint writes predictions for (add "train" for stacking on train).

@@ -1,7 +1,9 @@
 """Training and evaluation data: a manifest split joined with its feature stores, read lazily.
 
 Reads ``<manifest_dir>/<split>/manifest.csv`` and ``<features_dir>/<stream>/<split>/`` for every
-stream (``toolkit.features.store.FeatureStore``). Only ids, frame counts and labels are held in
+stream (``toolkit.features.store.FeatureStore``), or ``<features_dir>/<stream>/<store_split>/``
+when every split reads one store extracted over all utterances (the fold recipes). Targets and
+class indices are over the training manifest's inventory (``toolkit.data.inventory``). Only ids, frame counts and labels are held in
 memory; features are read from the memory-mapped stores one utterance at a time, inside the
 DataLoader workers. Batches are formed by length bucketing: utterances are shuffled, cut into
 pools of ``bucket_pool_batches`` batches, sorted by length inside each pool and batched, and
@@ -16,8 +18,9 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from toolkit.data.inventory import read_inventory
 from toolkit.data.manifest import attribute_matrix, consensus_class_indices, read_manifest, soft_label_matrix
-from toolkit.emotions import EMOTION_CODES, EMOTION_NAMES, NUM_CLASSES
+from toolkit.emotions import CHALLENGE, Inventory
 from toolkit.features.store import FeatureStore
 from toolkit.models.deepser import StreamSpec
 from toolkit.utils.errors import ToolkitError
@@ -35,8 +38,9 @@ class SplitData:
     lengths: np.ndarray                     # (n, streams) frames per utterance and stream
     class_indices: np.ndarray               # (n,) consensus class index, -1 for X/O/unlabelled
     attributes: np.ndarray                  # (n, 3), NaN where unknown
-    targets: Optional[np.ndarray] = None    # (n, 8) training distributions; None outside training
+    targets: Optional[np.ndarray] = None    # (n, classes) training distributions; None outside training
     skipped: Dict[str, int] = field(default_factory=dict)
+    inventory: Inventory = CHALLENGE        # the classes of ``class_indices`` and ``targets``
 
     def __len__(self) -> int:
         return len(self.file_names)
@@ -94,10 +98,10 @@ def _open_stores(features_dir, streams: Sequence[str], split: str) -> List[Featu
     return stores
 
 
-def _training_targets(frame, class_indices: np.ndarray, kind: str, source: Path):
+def _training_targets(frame, class_indices: np.ndarray, kind: str, source: Path, inventory: Inventory):
     """(targets, keep mask, skipped counts) for the training split under the configured target rule."""
     count = len(frame)
-    one_hot = np.zeros((count, NUM_CLASSES), dtype=np.float32)
+    one_hot = np.zeros((count, inventory.num_classes), dtype=np.float32)
     has_class = class_indices >= 0
     one_hot[np.flatnonzero(has_class), class_indices[has_class]] = 1.0
     skipped: Dict[str, int] = {}
@@ -105,7 +109,8 @@ def _training_targets(frame, class_indices: np.ndarray, kind: str, source: Path)
         keep = has_class
         skipped["no consensus class (X/O/empty) under one-hot targets"] = int((~keep).sum())
         return one_hot, keep, skipped
-    soft = soft_label_matrix(frame) if "soft_A" in frame.columns else np.full((count, NUM_CLASSES), np.nan)
+    has_columns = all(column in frame.columns for column in inventory.soft_columns)
+    soft = soft_label_matrix(frame, inventory) if has_columns else np.full((count, inventory.num_classes), np.nan)
     if np.any(soft < 0):
         row = int(np.flatnonzero((soft < 0).any(axis=1))[0])
         raise ToolkitError(f"{source}:{row + 2}: negative soft label for {frame['FileName'].iloc[row]}")
@@ -121,9 +126,13 @@ def _training_targets(frame, class_indices: np.ndarray, kind: str, source: Path)
 
 
 def load_split(manifest_dir, features_dir, streams: Sequence[str], split: str,
-               targets: Optional[str] = None) -> SplitData:
+               targets: Optional[str] = None, inventory: Optional[Inventory] = None,
+               store_split: str = "") -> SplitData:
     """Join a split's manifest with its stores; ``targets`` ("soft"/"onehot") builds training targets.
 
+    ``inventory``: the classes to index (default: the split's own, from its manifest); a
+    Development split is read with the training split's. ``store_split``: read the features of
+    every split from ``<features_dir>/<stream>/<store_split>/`` (default: the split's own store).
     Raises ``ToolkitError`` for a missing or empty split, streams that disagree on the utterance
     set, and manifest rows without features. Rows unusable for training are counted and logged.
     """
@@ -131,19 +140,21 @@ def load_split(manifest_dir, features_dir, streams: Sequence[str], split: str,
     frame = read_manifest(path)
     if len(frame) == 0:
         raise ToolkitError(f"{path}: split {split!r} is empty; re-run stage 0 or fix data.manifest_dir")
-    stores = _open_stores(features_dir, streams, split)
+    inventory = inventory or read_inventory(path)
+    stores = _open_stores(features_dir, streams, store_split or split)
     missing = [name for name in frame["FileName"] if name not in stores[0]]
     if missing:
         raise ToolkitError(
             f"{path}: {len(missing)} utterance(s) have no features in {stores[0].store_dir} "
             f"(first: {', '.join(missing[:3])}); re-run extraction or check its failure report"
         )
-    class_indices = consensus_class_indices(frame) if "EmoClass" in frame.columns else np.full(len(frame), -1)
+    class_indices = (consensus_class_indices(frame, inventory) if "EmoClass" in frame.columns
+                     else np.full(len(frame), -1))
     attributes = attribute_matrix(frame) if "EmoAct" in frame.columns else np.full((len(frame), 3), np.nan)
     keep = np.ones(len(frame), dtype=bool)
     target_matrix, skipped = None, {}
     if targets is not None:
-        target_matrix, keep, skipped = _training_targets(frame, class_indices, targets, path)
+        target_matrix, keep, skipped = _training_targets(frame, class_indices, targets, path, inventory)
         for reason, number in skipped.items():
             if number:
                 logger.warning("%s: skipped %d of %d row(s) for training: %s", path, number, len(frame), reason)
@@ -153,18 +164,29 @@ def load_split(manifest_dir, features_dir, streams: Sequence[str], split: str,
     file_names = list(frame["FileName"][keep])
     lengths = np.array([[store.num_frames(name) for store in stores] for name in file_names], dtype=np.int64)
     return SplitData(split, file_names, [store.store_dir for store in stores], lengths.reshape(len(file_names), -1),
-                     class_indices[keep], attributes[keep].astype(np.float32), target_matrix, skipped)
+                     class_indices[keep], attributes[keep].astype(np.float32), target_matrix, skipped, inventory)
 
 
 def check_classes_present(data: SplitData) -> None:
-    """Fail when a target class gets no training mass: its logit could never be learned."""
+    """Warn, with counts, about classes without training mass (their logits cannot be learned); fail
+    when fewer than 2 classes can be learned."""
     mass = data.targets.sum(axis=0)
-    absent = [code for code, value in zip(EMOTION_CODES, mass) if value <= 0]
-    if absent:
-        names = ", ".join(f"{code} ({EMOTION_NAMES[code]})" for code in absent)
+    inventory = data.inventory
+    counts = np.bincount(data.class_indices[data.class_indices >= 0], minlength=inventory.num_classes)
+    absent = [code for code, value in zip(inventory.codes, mass) if value <= 0]
+    trainable = inventory.num_classes - len(absent)
+    described = ", ".join(f"{code} ({inventory.name_of(code)})" for code in absent)
+    if trainable < 2:
         raise ToolkitError(
-            f"split {data.split!r}: class(es) {names} have no training examples; the 8-class model cannot "
-            "learn them. Check the manifest's EmoClass/soft_* columns or the corpus subset"
+            f"split {data.split!r}: only {trainable} of the {inventory.num_classes} classes ({inventory.describe()}) "
+            f"have training examples; a classifier needs 2. Check the manifest's EmoClass/soft_* columns"
+        )
+    if absent:
+        present = ", ".join(f"{code} {int(count)}" for code, count in zip(inventory.codes, counts) if count)
+        logger.warning(
+            "split %r: class(es) %s have no training examples, so the model never predicts them; training on the "
+            "other %d (consensus rows per class: %s). Check the manifest or the corpus subset if this is unexpected",
+            data.split, described, trainable, present,
         )
 
 
@@ -233,19 +255,19 @@ def eval_batches(lengths: np.ndarray, batch_size: int) -> List[List[int]]:
     return [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]
 
 
-def balanced_subset(class_indices: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def balanced_subset(class_indices: np.ndarray, num_classes: int, rng: np.random.Generator) -> np.ndarray:
     """MEDUSA stage 2: every consensus class undersampled to the smallest, plus as many X/O rows.
 
-    ``class_indices`` is -1 for rows without one of the 8 consensus classes (the ambiguous rows).
+    ``class_indices`` is -1 for rows without a consensus class of the inventory (the ambiguous
+    rows). Classes without consensus rows are left out (``check_classes_present`` warned of them).
     """
-    per_class = [np.flatnonzero(class_indices == c) for c in range(NUM_CLASSES)]
-    smallest = min(len(rows) for rows in per_class)
-    if smallest == 0:
-        absent = [EMOTION_CODES[c] for c, rows in enumerate(per_class) if not len(rows)]
+    per_class = [rows for rows in (np.flatnonzero(class_indices == c) for c in range(num_classes)) if len(rows)]
+    if len(per_class) < 2:
         raise ToolkitError(
-            f"stage 2 needs consensus examples of every class, none for {', '.join(absent)}; "
+            f"stage 2 balances consensus classes, and only {len(per_class)} class(es) have consensus rows; "
             "skip stage 2 for this corpus or add data"
         )
+    smallest = min(len(rows) for rows in per_class)
     ambiguous = np.flatnonzero(class_indices < 0)
     chosen = [rng.choice(rows, size=smallest, replace=False) for rows in per_class]
     if len(ambiguous):

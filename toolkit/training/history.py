@@ -1,21 +1,29 @@
 """Per-epoch training metrics: ``<exp_dir>/metrics.csv`` and its curves ``<exp_dir>/metrics.png``.
 
 One row per finished epoch of every stage run (column ``stage``), always the same columns
-(``METRIC_COLUMNS``) whatever the number of processes. The file is rewritten atomically from
+(``metric_columns(codes)``: a ``dev_f1_<code>`` per class of the member's inventory) whatever
+the number of processes. The file is rewritten atomically from
 the run's history after each epoch, so a resumed run never duplicates or loses a row.
 """
 
 from pathlib import Path
 from typing import Dict, List, Sequence
 
-from toolkit.emotions import ATTRIBUTES, EMOTION_CODES
+from toolkit.emotions import ATTRIBUTES, CHALLENGE
 from toolkit.utils.atomic import PathLike, atomic_path
 
-METRIC_COLUMNS: List[str] = [
-    "stage", "epoch", "lr", "train_samples", "train_loss", "train_ce", "train_attribute",
-    "dev_ce", "dev_macro_f1", *[f"dev_f1_{code}" for code in EMOTION_CODES],
-    *[f"dev_ccc_{name}" for name in ATTRIBUTES], "dev_ccc_mean", "is_best", "seconds",
-]
+
+def metric_columns(codes: Sequence[str]) -> List[str]:
+    """The columns of ``metrics.csv`` for a member over classes ``codes``."""
+    return [
+        "stage", "epoch", "lr", "train_samples", "train_loss", "train_ce", "train_attribute",
+        "dev_ce", "dev_macro_f1", *[f"dev_f1_{code}" for code in codes],
+        *[f"dev_ccc_{name}" for name in ATTRIBUTES], "dev_ccc_mean", "is_best", "seconds",
+    ]
+
+
+#: The columns of a challenge (8-class) member's ``metrics.csv``.
+METRIC_COLUMNS: List[str] = metric_columns(CHALLENGE.codes)
 
 
 def read_metrics(path: PathLike) -> List[Dict]:
@@ -27,10 +35,10 @@ def read_metrics(path: PathLike) -> List[Dict]:
     return pd.read_csv(path).to_dict("records")
 
 
-def write_metrics(path: PathLike, rows: Sequence[Dict]) -> None:
+def write_metrics(path: PathLike, rows: Sequence[Dict], codes: Sequence[str] = CHALLENGE.codes) -> None:
     import pandas as pd
 
-    frame = pd.DataFrame(list(rows), columns=METRIC_COLUMNS)
+    frame = pd.DataFrame(list(rows), columns=metric_columns(codes))
     with atomic_path(path) as temporary:
         frame.to_csv(temporary, index=False, float_format="%.6g")
 

@@ -25,7 +25,8 @@ def pad_batch(arrays: Sequence[np.ndarray]):
 
 
 def predict_batch(model, features_by_stream: Mapping[str, Sequence[np.ndarray]]) -> Tuple[np.ndarray, np.ndarray]:
-    """Logits (n, 8, order ``ASHUFDCN``) and attributes (n, 3, ``EmoAct, EmoVal, EmoDom`` on 1-7).
+    """Logits (n, classes, in the order of the member's inventory) and attributes (n, 3, ``EmoAct,
+    EmoVal, EmoDom`` on 1-7).
 
     ``model``: a DeepSER, e.g. from ``toolkit.training.checkpoint.load_member``.
     ``features_by_stream``: stream name → list of n arrays (frames, dim), one per utterance, same

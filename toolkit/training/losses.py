@@ -2,8 +2,9 @@
 
 ``total = class_weight · CE(soft targets) + attribute_weight · attribute loss`` where the
 attribute loss is MSE on the 1-7 scale (paper) or 1 − CCC, over the rows whose attributes
-are known. Stage-1 class weights are w_c = (N / (8 · f_c)) ** α with f_c the soft-label mass
-of class c. Also the Manifold MixUp draw. Reads and writes nothing.
+are known. Stage-1 class weights are w_c = (N / (K · f_c)) ** α with f_c the soft-label mass
+of class c and K the number of classes (8 for the challenge). Also the Manifold MixUp draw.
+Reads and writes nothing.
 """
 
 from typing import Optional, Tuple
@@ -11,16 +12,14 @@ from typing import Optional, Tuple
 import numpy as np
 import torch
 
-from toolkit.emotions import NUM_CLASSES
-
 
 def class_weights(targets: np.ndarray, alpha: float) -> np.ndarray:
-    """w_c = (N / (8 f_c)) ** alpha from the (rows, 8) training targets; alpha 0 gives all ones."""
+    """w_c = (N / (K f_c)) ** alpha from the (rows, K) training targets; alpha 0 gives all ones."""
     mass = targets.sum(axis=0).astype(np.float64)
     total = mass.sum()
-    weights = np.ones(NUM_CLASSES)
+    weights = np.ones(targets.shape[1])
     present = mass > 0
-    weights[present] = (total / (NUM_CLASSES * mass[present])) ** alpha
+    weights[present] = (total / (targets.shape[1] * mass[present])) ** alpha
     return weights.astype(np.float32)
 
 

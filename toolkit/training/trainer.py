@@ -4,7 +4,8 @@ Stage 1 trains on the whole training split (X/O rows through their soft labels) 
 class-weighted soft cross-entropy plus the attribute loss and Manifold MixUp. Stage 2
 continues from stage 1's best checkpoint on class-balanced subsets re-drawn every epoch,
 with unweighted loss and a lower learning rate. Both select and stop early on Development
-Macro-F1 over the 8 consensus classes.
+Macro-F1 over the classes of the corpus's inventory (the training manifest's soft-label
+columns, ``toolkit.data.inventory``; the challenge's 8 for MSP-Podcast).
 
 Reads the manifests and feature stores named by the config; writes into the experiment
 directory the files listed in ``toolkit.training.checkpoint`` (resumable checkpoints, best
@@ -22,10 +23,11 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from toolkit.emotions import ATTRIBUTES, EMOTION_CODES
+from toolkit.data.inventory import read_inventory
+from toolkit.emotions import ATTRIBUTES
 from toolkit.metrics import attribute_ccc, macro_f1, per_class_f1
 from toolkit.predictions import write_predictions
-from toolkit.training.checkpoint import model_payload, read_checkpoint, save_checkpoint
+from toolkit.training.checkpoint import model_payload, payload_inventory, read_checkpoint, save_checkpoint
 from toolkit.training.config import TrainingConfig
 from toolkit.training.dataset import (
     FeatureDataset,
@@ -36,6 +38,7 @@ from toolkit.training.dataset import (
     collate,
     eval_batches,
     load_split,
+    manifest_path,
     stream_specs,
 )
 from toolkit.training.distributed import (
@@ -104,7 +107,7 @@ def _loader(dataset: FeatureDataset, batches: List[List[int]], num_workers: int)
 
 
 def predict_split(model, data: SplitData, config: TrainingConfig, context: DistContext):
-    """(logits (n, 8), attributes (n, 3)) for every row of ``data``, computed across all processes."""
+    """(logits (n, classes), attributes (n, 3)) for every row of ``data``, computed across all processes."""
     import torch
 
     batches = eval_batches(data.total_lengths, config.train.eval_batch_size)
@@ -119,7 +122,7 @@ def predict_split(model, data: SplitData, config: TrainingConfig, context: DistC
                 logits, attributes = model(features, masks)
                 results.append((batch["indices"].numpy(), logits.float().cpu().numpy(), attributes.float().cpu().numpy()))
     model.train()
-    logits = np.zeros((len(data), len(EMOTION_CODES)), dtype=np.float32)
+    logits = np.zeros((len(data), model.class_head.out_features), dtype=np.float32)
     attributes = np.zeros((len(data), len(ATTRIBUTES)), dtype=np.float32)
     for part in gather_objects(context, results):
         for indices, batch_logits, batch_attributes in part:
@@ -130,6 +133,7 @@ def predict_split(model, data: SplitData, config: TrainingConfig, context: DistC
 
 def evaluate(logits: np.ndarray, attributes: np.ndarray, data: SplitData) -> Dict[str, float]:
     """Development metrics: Macro-F1 and per-class F1 on consensus rows, CE there, CCC on known attributes."""
+    codes = data.inventory.codes
     labelled = data.class_indices >= 0
     truth = data.class_indices[labelled]
     predicted = logits[labelled].argmax(axis=1)
@@ -137,9 +141,9 @@ def evaluate(logits: np.ndarray, attributes: np.ndarray, data: SplitData) -> Dic
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     metrics = {
         "dev_ce": float(-log_probs[np.arange(len(truth)), truth].mean()),
-        "dev_macro_f1": macro_f1(truth, predicted),
+        "dev_macro_f1": macro_f1(truth, predicted, len(codes)),
     }
-    metrics.update({f"dev_f1_{code}": float(v) for code, v in zip(EMOTION_CODES, per_class_f1(truth, predicted))})
+    metrics.update({f"dev_f1_{code}": float(v) for code, v in zip(codes, per_class_f1(truth, predicted, len(codes)))})
     known = np.isfinite(data.attributes).all(axis=1)
     if known.sum() >= 2:
         scores = attribute_ccc(data.attributes[known], attributes[known])
@@ -190,23 +194,25 @@ class StageTrainer:
         config = self.config
         data = config.data
         _seed_everything(config.train.seed + self.context.rank)
+        self.inventory = read_inventory(manifest_path(data.manifest_dir, data.train_split))
+        logger.info("classes (%d): %s", self.inventory.num_classes, self.inventory.describe())
         self.train_data = load_split(data.manifest_dir, data.features_dir, data.streams, data.train_split,
-                                     targets=config.loss.targets)
+                                     targets=config.loss.targets, inventory=self.inventory, store_split=data.store_split)
         check_classes_present(self.train_data)
-        self.dev_data = load_split(data.manifest_dir, data.features_dir, data.streams, data.dev_split)
+        self.dev_data = self._load(data.dev_split)
         if not (self.dev_data.class_indices >= 0).any():
             raise ToolkitError(
-                f"split {data.dev_split!r} has no row with one of the 8 consensus classes; model selection "
-                "on Macro-F1 needs them (check data.dev_split)"
+                f"split {data.dev_split!r} has no row with a consensus class of {self.inventory.describe()}; "
+                "model selection on Macro-F1 needs them (check data.dev_split)"
             )
-        self.specs = stream_specs(data.features_dir, data.streams, data.train_split)
-        dev_specs = stream_specs(data.features_dir, data.streams, data.dev_split)
+        self.specs = stream_specs(data.features_dir, data.streams, data.store_split or data.train_split)
+        dev_specs = stream_specs(data.features_dir, data.streams, data.store_split or data.dev_split)
         if dev_specs != self.specs:
             raise ToolkitError(f"feature stores of {data.train_split} and {data.dev_split} differ in width: "
                                f"{self.specs} vs {dev_specs}; extract both with the same encoder config")
         from toolkit.models.deepser import build_model
 
-        self.model = build_model(self.specs, config.model)
+        self.model = build_model(self.specs, config.model, self.inventory.num_classes)
         last = self.stage_dir / "last.pt"
         # A resumed run restores the statistics from its checkpoint, and DDP copies rank 0's
         # buffers to every other process, so only a fresh main process reads the sample.
@@ -216,12 +222,13 @@ class StageTrainer:
             self.model.set_input_statistics(feature_statistics(self.train_data, data.normalize_utterances))
         self.model.to(self.context.device)
         if self.stage == 1:
-            weights = np.ones(len(EMOTION_CODES), dtype=np.float32)
+            weights = np.ones(self.inventory.num_classes, dtype=np.float32)
             if config.loss.class_weight_alpha:
                 from toolkit.training.losses import class_weights
 
                 weights = class_weights(self.train_data.targets, config.loss.class_weight_alpha)
-            logger.info("stage 1 class weights %s", {c: round(float(w), 3) for c, w in zip(EMOTION_CODES, weights)})
+            logger.info("stage 1 class weights %s",
+                        {c: round(float(w), 3) for c, w in zip(self.inventory.codes, weights)})
         else:
             weights = None
         self.class_weights = None if weights is None else torch.tensor(weights, device=self.context.device)
@@ -233,6 +240,11 @@ class StageTrainer:
         if self.stage == 2:
             stage1 = read_checkpoint(self.exp_dir / "stage1" / "best.pt")
             _check_stage2_compatible(config, stage1["config"], self.exp_dir)
+            if payload_inventory(stage1) != self.inventory:
+                raise ToolkitError(
+                    f"{self.exp_dir}/stage1/best.pt predicts {payload_inventory(stage1).describe()}, but the training "
+                    f"manifest's classes are {self.inventory.describe()}; stage 0 changed since stage 1, retrain stage 1"
+                )
             self.model.load_state_dict(stage1["model_state"])
             # Stage 2 must beat stage 1's selection to replace it.
             self.state.best_score = float(stage1["dev_macro_f1"])
@@ -246,6 +258,12 @@ class StageTrainer:
             self._load_resume(last)
         elif self.resume:
             logger.info("--resume: no %s yet, starting stage %d from the beginning", last, self.stage)
+
+    def _load(self, split: str) -> SplitData:
+        """A split other than training, its classes indexed over the training inventory."""
+        data = self.config.data
+        return load_split(data.manifest_dir, data.features_dir, data.streams, split, inventory=self.inventory,
+                          store_split=data.store_split)
 
     def _load_resume(self, path: Path) -> None:
         import torch
@@ -288,7 +306,7 @@ class StageTrainer:
         if self.stage == 1:
             rows = np.arange(len(self.train_data))
         else:
-            rows = balanced_subset(self.train_data.class_indices, rng)
+            rows = balanced_subset(self.train_data.class_indices, self.inventory.num_classes, rng)
         lengths = self.train_data.total_lengths
         if config.data.max_frames:
             lengths = np.minimum(self.train_data.lengths, config.data.max_frames).sum(axis=1)
@@ -381,7 +399,8 @@ class StageTrainer:
             state.best_score, state.best_epoch, state.bad_epochs = metrics["dev_macro_f1"], epoch + 1, 0
             if self.context.is_main:
                 save_checkpoint(self.stage_dir / "best.pt", model_payload(
-                    self._bare_model(), self.config, self.specs, self.stage, epoch + 1, metrics["dev_macro_f1"]))
+                    self._bare_model(), self.config, self.specs, self.stage, epoch + 1, metrics["dev_macro_f1"],
+                    self.inventory))
         else:
             state.bad_epochs += 1
         row = {
@@ -395,7 +414,7 @@ class StageTrainer:
         state.epoch, state.batch_in_epoch, state.epoch_sums = epoch + 1, 0, {}
         if self.context.is_main:
             rows = self.earlier_rows + state.history
-            write_metrics(self.exp_dir / "metrics.csv", rows)
+            write_metrics(self.exp_dir / "metrics.csv", rows, self.inventory.codes)
             plot_metrics(rows, self.exp_dir / "metrics.png")
             logger.info("stage %d epoch %d: train loss %.4f, dev Macro-F1 %.4f%s, dev CCC %.3f", self.stage,
                         epoch + 1, row["train_loss"], row["dev_macro_f1"], " (best)" if improved else "",
@@ -420,14 +439,11 @@ class StageTrainer:
         data = self.config.data
         for split in splits:
             split_name = data.train_split if split == "train" else split
-            if split_name == data.dev_split:
-                rows = self.dev_data
-            else:
-                rows = load_split(data.manifest_dir, data.features_dir, data.streams, split_name)
+            rows = self.dev_data if split_name == data.dev_split else self._load(split_name)
             logits, attributes = predict_split(model, rows, self.config, self.context)
             if self.context.is_main:
                 path = self.exp_dir / "predictions" / f"{split_name}.csv"
-                write_predictions(path, rows.file_names, logits, attributes)
+                write_predictions(path, rows.file_names, logits, attributes, self.inventory.codes)
                 logger.info("wrote %s (%d rows)", path, len(rows))
 
     def run(self) -> TrainResult:
