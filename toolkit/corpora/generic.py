@@ -25,14 +25,13 @@ MSP-Podcast adapter: ``OUTDIR/<split>/manifest.csv`` for every split that has ro
 import hashlib
 import json
 import logging
-import math
 from collections import Counter
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from tqdm import tqdm
 
-from toolkit.data.audio import audio_info
+from toolkit.corpora.rows import add_soft_labels, rescale_attribute, utterance_row
 from toolkit.data.manifest import SPLIT_NAMES, manifest_columns, write_manifest
 from toolkit.data.problems import ProblemLog
 from toolkit.data.tables import read_csv_chunks, read_header
@@ -147,30 +146,6 @@ def _dev_by_hash(key: str, dev_fraction: float) -> bool:
     return int(digest[:8], 16) / 0xFFFFFFFF < dev_fraction
 
 
-def _rescale(value: str, low: float, high: float) -> float:
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"attribute {value!r} is not a finite number")
-    if not low <= number <= high:
-        raise ValueError(f"{number} outside the attribute range [{low:g}, {high:g}]")
-    return 1.0 + 6.0 * (number - low) / (high - low)
-
-
-def _manifest_row(file_name: str, wav: Path, code: str, attributes: Dict[str, str], speaker: str,
-                  gender: str, split: str, text: str) -> Dict[str, str]:
-    """A manifest row without its soft-label columns (they wait for the inventory)."""
-    info = audio_info(wav)
-    row = {column: "" for column in manifest_columns(CHALLENGE) if not column.startswith("soft_")}
-    row.update({
-        "FileName": file_name, "EmoClass": code, "SpkrID": speaker or "Unknown", "Gender": gender,
-        "Split_Set": split, "path": str(wav.resolve()), "duration": f"{info.duration:.3f}",
-        "sample_rate": str(info.sample_rate), "num_channels": str(info.num_channels), "n_annotators": "0",
-        "text": text,
-    })
-    row.update(attributes)
-    return row
-
-
 def prepare_generic(audio_dir: PathLike, labels_csv: PathLike, output_dir: PathLike,
                     label_map: Optional[LabelMap] = None, dev_fraction: float = 0.2,
                     attribute_range: Tuple[float, float] = (1.0, 7.0), strict: bool = False,
@@ -242,7 +217,7 @@ def prepare_generic(audio_dir: PathLike, labels_csv: PathLike, output_dir: PathL
                 problems.report("missing_label", 1, [f"{where}: {split} row without a label; row skipped"])
                 continue
             try:
-                attributes = {ATTRIBUTE_COLUMNS[name]: f"{_rescale(record[name], low, high):.4f}"
+                attributes = {ATTRIBUTE_COLUMNS[name]: rescale_attribute(float(record[name]), low, high)
                               for name in ATTRIBUTE_COLUMNS if record.get(name, "")}
             except ValueError as error:
                 reason = "attribute_out_of_range" if "outside" in str(error) else "unparsable_number"
@@ -253,8 +228,8 @@ def prepare_generic(audio_dir: PathLike, labels_csv: PathLike, output_dir: PathL
                 problems.report("missing_audio", 1, [f"{where}: {wav} not found; row skipped"])
                 continue
             try:
-                row = _manifest_row(file_name, wav, code, attributes, record.get("speaker", ""),
-                                    record.get("gender", ""), split, record.get("text", ""))
+                row = utterance_row(file_name, wav, code, record.get("speaker", ""), record.get("gender", ""),
+                                    attributes, record.get("text", ""), split)
             except ToolkitError as error:
                 problems.report("unreadable_audio", 1, [f"{where}: {error}; row skipped"])
                 continue
@@ -265,7 +240,7 @@ def prepare_generic(audio_dir: PathLike, labels_csv: PathLike, output_dir: PathL
     for file_name in tqdm(unlisted, desc="unlisted wavs", unit="wav", leave=False):
         try:
             rows.setdefault("Test3", []).append(
-                _manifest_row(file_name, audio_dir / file_name, "", {}, "", "", "Test3", ""))
+                utterance_row(file_name, audio_dir / file_name, "", split_set="Test3"))
         except ToolkitError as error:
             problems.report("unreadable_audio", 1, [f"{audio_dir / file_name}: {error}; file skipped"])
     if unlisted:
@@ -305,11 +280,8 @@ def _write_outputs(rows: Dict[str, List[Dict[str, str]]], output_dir: Path, prob
     logger.info("classes (%d): %s", inventory.num_classes, inventory.describe())
     for split, split_rows in sorted(rows.items()):
         name = SPLIT_NAMES[split]
-        for row in split_rows:
-            target = row["EmoClass"] in inventory.codes
-            row.update({column: ("1" if column == f"soft_{row['EmoClass']}" else "0") if target else ""
-                        for column in inventory.soft_columns})
-        frame = pd.DataFrame(sorted(split_rows, key=lambda row: row["FileName"]), columns=manifest_columns(inventory))
+        labelled = add_soft_labels(split_rows, inventory)
+        frame = pd.DataFrame(sorted(labelled, key=lambda row: row["FileName"]), columns=manifest_columns(inventory))
         write_manifest(frame, output_dir / name / "manifest.csv")
         classes = Counter(row["EmoClass"] or "unlabelled" for row in split_rows)
         summary["splits"][name] = {"rows": len(split_rows), "classes": dict(sorted(classes.items()))}
