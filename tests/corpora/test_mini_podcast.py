@@ -216,3 +216,37 @@ def test_cli_make_mini(corpora, tmp_path):
     assert refused.exit_code == 1 and "error:" in refused.output and "Traceback" not in refused.output
     too_small = runner.invoke(main, ["corpus", "make-mini", str(tmp_path / "x"), "--num-utts", "5"])
     assert too_small.exit_code == 2 and not (tmp_path / "x").exists()
+
+
+def _band_levels(path):
+    """Energy (dB) of the waveform in four frequency bands."""
+    samples, rate = soundfile.read(str(path))
+    spectrum = np.abs(np.fft.rfft(samples)) ** 2
+    frequencies = np.fft.rfftfreq(len(samples), 1 / rate)
+    edges = [(100, 400), (400, 1200), (1200, 3000), (3000, 7000)]
+    return np.array([10 * np.log10(spectrum[(frequencies >= low) & (frequencies < high)].sum() + 1e-12)
+                     for low, high in edges])
+
+
+def test_per_speaker_channels_colour_every_speaker_alike_and_leave_the_labels_alone(tmp_path, root):
+    channelled = tmp_path / "channels"
+    summary = make_mini_podcast(channelled, seed=0, num_utts=SIZE, channels="per-speaker")
+    for relative in ("Labels/labels_consensus.csv", "Labels/labels_detailed.csv", "Key/test3_labels.csv"):
+        assert (channelled / relative).read_bytes() == (root / relative).read_bytes(), relative
+    design = {row["FileName"]: row for row in _rows(root / "Key" / "utterance_design.csv")}
+    speakers = {row["FileName"]: row["SpkrID"] for row in _rows(root / "Labels" / "labels_consensus.csv")}
+    speakers.update({row["FileName"]: "test3-" + design[row["FileName"]]["Voice"]
+                     for row in _rows(root / "Key" / "test3_labels.csv")})
+    assert len(summary["recording_channels"]) == len({row["Voice"] for row in design.values()}), "one per speaker"
+    # The channel's transfer function: band levels with the channel minus without, per utterance.
+    responses = {}
+    for wav in sorted((root / "Audios").glob("*.wav")):
+        if speakers.get(wav.name, "Unknown") != "Unknown":
+            responses.setdefault(speakers[wav.name], []).append(
+                _band_levels(channelled / "Audios" / wav.name) - _band_levels(wav))
+    repeated = [np.stack(r) for r in responses.values() if len(r) > 1]
+    within = np.mean([r.std(axis=0).mean() for r in repeated])
+    across = np.stack([np.mean(r, axis=0) for r in responses.values()]).std(axis=0).mean()
+    assert within < 1.5 and across > 3 * within, (within, across)
+    with pytest.raises(ToolkitError, match="channels='studio' is not one of clean, per-speaker"):
+        make_mini_podcast(tmp_path / "bad", seed=0, num_utts=SIZE, channels="studio")

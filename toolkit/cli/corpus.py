@@ -2,6 +2,7 @@
 
 import click
 
+from toolkit.corpora.mini_podcast.channels import CHANNEL_MODES
 from toolkit.corpora.mini_podcast.generate import MIN_UTTS
 from toolkit.corpora.mini_podcast.writer import DETAILED_FORMATS
 
@@ -18,14 +19,18 @@ def corpus() -> None:
               help="Utterances in all: about 2/3 Train, 1/5 Development, the rest Test3 (a multiple of 8).")
 @click.option("--detailed-format", default="csv", show_default=True, type=click.Choice(DETAILED_FORMATS),
               help="Schema of Labels/labels_detailed.*: one row per annotator (csv), JSON, or packed EmoDetail.")
-def make_mini(output_dir: str, seed: int, num_utts: int, detailed_format: str) -> None:
+@click.option("--channels", default="clean", show_default=True, type=click.Choice(CHANNEL_MODES),
+              help="Recording conditions: clean, or per-speaker (each speaker's own microphone response, high-pass, "
+                   "gain, noise floor and room, as between podcasts).")
+def make_mini(output_dir: str, seed: int, num_utts: int, detailed_format: str, channels: str) -> None:
     """Write a small synthetic-speech corpus in the MSP-Podcast layout to OUTPUT_DIR.
 
     Re-running with the same options on a finished directory does nothing; an interrupted run resumes.
     """
     from toolkit.corpora.mini_podcast import make_mini_podcast
 
-    summary = make_mini_podcast(output_dir, seed=seed, num_utts=num_utts, detailed_format=detailed_format)
+    summary = make_mini_podcast(output_dir, seed=seed, num_utts=num_utts, detailed_format=detailed_format,
+                                channels=channels)
     for split in ("Train", "Development", "Test3"):
         info = summary["splits"][split]
         classes = " ".join(f"{code}:{count}" for code, count in info["consensus"].items())

@@ -20,6 +20,7 @@ from typing import Any, Dict, List
 import numpy as np
 
 from toolkit.corpora.mini_podcast.annotators import annotate, annotate_test_utterance, consensus, make_worker_pool
+from toolkit.corpora.mini_podcast.channels import CHANNEL_MODES, RecordingChannel, draw_channels
 from toolkit.corpora.mini_podcast.script import Utterance, plan_utterances
 from toolkit.corpora.mini_podcast.synthesis import write_chunk
 from toolkit.corpora.mini_podcast.writer import (
@@ -98,19 +99,21 @@ def _pool_context():
     return multiprocessing.get_context("spawn")
 
 
-def _synthesise(root: Path, utterances: List[Utterance], seed_sequence: np.random.SeedSequence) -> float:
+def _synthesise(root: Path, utterances: List[Utterance], seed_sequence: np.random.SeedSequence,
+                channels: Dict[int, RecordingChannel]) -> float:
     """Write the wavs of every chunk that is not complete; return the total duration in seconds."""
     import soundfile
     from tqdm import tqdm
 
     audio_dir = root / "Audios"
     audio_dir.mkdir(parents=True, exist_ok=True)
-    jobs = list(zip(utterances, seed_sequence.spawn(len(utterances))))
+    jobs = [(utterance, seed, channels.get(utterance.speaker.speaker_id))
+            for utterance, seed in zip(utterances, seed_sequence.spawn(len(utterances)))]
     chunks = [jobs[start:start + CHUNK_SIZE] for start in range(0, len(jobs), CHUNK_SIZE)]
     total_seconds = 0.0
     pending = []
     for chunk in chunks:
-        paths = [audio_dir / utterance.file_name for utterance, _ in chunk]
+        paths = [audio_dir / utterance.file_name for utterance, _, _ in chunk]
         if all(path.is_file() for path in paths):
             total_seconds += sum(soundfile.info(str(path)).duration for path in paths)
         else:
@@ -129,7 +132,7 @@ def _synthesise(root: Path, utterances: List[Utterance], seed_sequence: np.rando
     return total_seconds
 
 
-def _summary(arguments, root, labelled, missing_transcripts, audio_seconds) -> Dict[str, Any]:
+def _summary(arguments, root, labelled, missing_transcripts, audio_seconds, channels) -> Dict[str, Any]:
     splits: Dict[str, Any] = {}
     for split in ("Train", "Development", "Test3"):
         items = [item for item in labelled if item.utterance.split == split]
@@ -146,6 +149,7 @@ def _summary(arguments, root, labelled, missing_transcripts, audio_seconds) -> D
         "annotations": sum(len(item.votes) for item in labelled if item.utterance.split != "Test3"),
         "missing_transcripts": missing_transcripts,
         "audio_seconds": round(audio_seconds, 1),
+        "recording_channels": {str(speaker): channel.to_dict() for speaker, channel in sorted(channels.items())},
     }
 
 
@@ -157,50 +161,60 @@ class CorpusPlan:
     labelled: List[LabelledUtterance]
     missing_transcripts: List[str]
     audio_seed: np.random.SeedSequence
+    channels: Dict[int, RecordingChannel]
 
 
-def plan_corpus(seed: int, num_utts: int) -> CorpusPlan:
+def plan_corpus(seed: int, num_utts: int, channels: str = "clean") -> CorpusPlan:
     """Plan and annotate the corpus (fast, no audio): what make_mini_podcast will write."""
-    plan_seed, label_seed, audio_seed = np.random.SeedSequence(seed).spawn(3)
+    # A fourth child seed for the channels leaves the first three, and so a clean corpus, unchanged.
+    plan_seed, label_seed, audio_seed, channel_seed = np.random.SeedSequence(seed).spawn(4)
     plan_rng = np.random.default_rng(plan_seed)
     utterances = plan_utterances(num_utts, plan_rng)
     labelled = _label(utterances, np.random.default_rng(label_seed))
     missing_count = max(1, round(MISSING_TRANSCRIPT_FRACTION * len(utterances)))
     chosen = plan_rng.choice(len(utterances), missing_count, replace=False)
     missing = sorted(utterances[index].file_name for index in chosen)
-    return CorpusPlan(utterances, labelled, missing, audio_seed)
+    speaker_ids = sorted({utterance.speaker.speaker_id for utterance in utterances})
+    recording = draw_channels(speaker_ids, np.random.default_rng(channel_seed)) if channels == "per-speaker" else {}
+    return CorpusPlan(utterances, labelled, missing, audio_seed, recording)
 
 
 def make_mini_podcast(
-    output_dir: PathLike, *, seed: int = 0, num_utts: int = 600, detailed_format: str = "csv"
+    output_dir: PathLike, *, seed: int = 0, num_utts: int = 600, detailed_format: str = "csv", channels: str = "clean"
 ) -> Dict[str, Any]:
     """Generate the mini corpus under ``output_dir`` and return its summary (also in mini_podcast.json).
 
+    ``channels="per-speaker"`` records every speaker through a channel of their own (channels.py).
     Re-running with the same arguments on a finished directory does nothing and returns the
     stored summary; an interrupted run resumes.
     """
     if detailed_format not in DETAILED_FORMATS:
         raise ToolkitError(f"detailed_format={detailed_format!r} is not one of {', '.join(DETAILED_FORMATS)}")
+    if channels not in CHANNEL_MODES:
+        raise ToolkitError(f"channels={channels!r} is not one of {', '.join(CHANNEL_MODES)}")
     if num_utts < MIN_UTTS:
         raise ToolkitError(f"num_utts={num_utts} is too small: use at least {MIN_UTTS} (8 test3 files, one per class)")
     root = Path(output_dir).resolve()
     arguments = {"seed": seed, "num_utts": num_utts, "detailed_format": detailed_format, "version": GENERATOR_VERSION}
+    if channels != "clean":
+        # Only then: the arguments of existing clean corpora stay valid.
+        arguments["channels"] = channels
     _check_output_dir(root, arguments)
     if is_done(root, DONE_NAME):
         logger.info("%s: mini corpus already complete, nothing to do", root)
         return json.loads((root / SUMMARY_FILE).read_text(encoding="utf-8"))
     atomic_write_json(root / ARGUMENTS_FILE, arguments)
 
-    plan = plan_corpus(seed, num_utts)
+    plan = plan_corpus(seed, num_utts, channels)
     utterances, labelled, missing = plan.utterances, plan.labelled, plan.missing_transcripts
-    audio_seconds = _synthesise(root, utterances, plan.audio_seed)
+    audio_seconds = _synthesise(root, utterances, plan.audio_seed, plan.channels)
     write_transcripts(root / "Transcripts", utterances, missing)
     labelled_sets = [item for item in labelled if item.utterance.split != "Test3"]
     write_consensus(root / "Labels" / "labels_consensus.csv", labelled_sets)
     write_detailed(detailed_labels_path(root, detailed_format), labelled_sets, detailed_format)
     write_consensus(root / "Key" / "test3_labels.csv", [item for item in labelled if item.utterance.split == "Test3"])
     write_design(root / "Key" / "utterance_design.csv", utterances)
-    summary = _summary(arguments, root, labelled, missing, audio_seconds)
+    summary = _summary(arguments, root, labelled, missing, audio_seconds, plan.channels)
     atomic_write_json(root / SUMMARY_FILE, summary)
     mark_done(root, DONE_NAME)
     logger.info(

@@ -19,6 +19,7 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
+from toolkit.corpora.mini_podcast.channels import RecordingChannel, apply_channel
 from toolkit.corpora.mini_podcast.script import Prosody, Utterance
 from toolkit.utils.atomic import atomic_path
 from toolkit.utils.errors import ToolkitError
@@ -131,13 +132,21 @@ def render(text: str, voice: str, prosody: Prosody, rng: np.random.Generator) ->
     return np.clip(waveform, -1.0, 32767.0 / 32768.0)
 
 
-def write_chunk(audio_dir: Path, jobs: Sequence[Tuple[Utterance, np.random.SeedSequence]]) -> List[float]:
-    """Render and write the wavs of one chunk (run in a fresh process); return their durations in seconds."""
+def write_chunk(audio_dir: Path,
+                jobs: Sequence[Tuple[Utterance, np.random.SeedSequence, Optional[RecordingChannel]]]) -> List[float]:
+    """Render and write the wavs of one chunk (run in a fresh process); return their durations in seconds.
+
+    A job's channel, when given, is applied with a generator of its own (a child of the
+    utterance's seed), so the clean synthesis draws exactly what it draws without channels.
+    """
     import soundfile
 
     durations = []
-    for utterance, seed in jobs:
+    for utterance, seed, channel in jobs:
         waveform = render(utterance.text, utterance.speaker.voice, utterance.prosody, np.random.default_rng(seed))
+        if channel is not None:
+            channel_seed = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 1))
+            waveform = apply_channel(waveform, channel, np.random.default_rng(channel_seed))
         with atomic_path(audio_dir / utterance.file_name) as temporary:
             soundfile.write(str(temporary), waveform, TARGET_SAMPLE_RATE, subtype="PCM_16", format="WAV")
         durations.append(len(waveform) / TARGET_SAMPLE_RATE)
