@@ -54,6 +54,7 @@ def test_write_folds_writes_every_split_and_records_the_protocol(tmp_path):
         assert read_inventory(tmp_path / f"fold{k}/train/manifest.csv").describe() == INVENTORY.describe()
     assert set(read_manifest(tmp_path / "fold3/development/manifest.csv")["FileName"]) == development
     on_disk = json.loads((tmp_path / "prepare_summary.json").read_text())
+    assert on_disk == json.loads(json.dumps(summary))
     assert on_disk["folds"]["1"]["development_carved"] and not on_disk["folds"]["3"]["development_carved"]
     assert on_disk["folds"]["1"]["test"]["speakers"] == ["spk00", "spk01"]
     assert on_disk["folds"]["1"]["speaker_independent"] is True

@@ -1,4 +1,4 @@
-"""``toolkit prepare``: stage 0, a corpus in, one manifest per split out (``prepare msp-podcast ...``).
+"""``toolkit prepare``: stage 0, a corpus in, one manifest per split (or per fold and split) out.
 
 A click group with one subcommand per corpus adapter; each subcommand is a thin layer over the
 adapter's ``prepare_<corpus>`` function. To add a corpus, add a subcommand to ``prepare``.
@@ -80,3 +80,90 @@ def generic(audio_dir, labels_csv, outdir, label_map, classes, dev_fraction, att
     click.echo(json.dumps({"classes": summary["classes"], "splits": summary["splits"],
                            "skipped_total": summary["skipped_total"]}, indent=2))
     click.echo(f"summary written to {outdir}/prepare_summary.json")
+
+
+def fold_options(function):
+    """Options every fold-protocol adapter shares."""
+    function = click.option("--strict", is_flag=True, default=False, show_default=True,
+                            help="Stop at the first input problem instead of skipping and counting it.")(function)
+    return click.option("--dev-fraction", default=0.2, type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
+                        show_default=True,
+                        help="Share of each fold's training speakers carved out as its Development set, where the "
+                             "protocol has none (speaker-disjoint, deterministic).")(function)
+
+
+def _report(summary, outdir) -> None:
+    from toolkit.corpora.summary import format_summary
+
+    click.echo(format_summary(summary))
+    click.echo(f"summary written to {outdir}/prepare_summary.json")
+
+
+@prepare.command("iemocap")
+@click.argument("root", type=click.Path(exists=True, file_okay=False))
+@click.argument("outdir", type=click.Path(file_okay=False))
+@click.option("--classes", default="4", show_default=True,
+              help="4: neu, ang, sad, hap+exc (the usual protocol); 6: neu, ang, sad, hap, exc, fru.")
+@click.option("--label-map", default=None,
+              help="Another protocol: a YAML/JSON file or inline 'neu=N,ang=A,...' mapping IEMOCAP's codes to classes; "
+                   "replaces --classes.")
+@fold_options
+def iemocap(root, outdir, classes, label_map, dev_fraction, strict) -> None:
+    """Prepare IEMOCAP_full_release ROOT: leave-one-session-out, fold k tests Session k."""
+    from toolkit.corpora.generic import read_label_pairs
+    from toolkit.corpora.iemocap import prepare_iemocap
+
+    mapping = dict(read_label_pairs(label_map)[0]) if label_map else None
+    _report(prepare_iemocap(root, outdir, classes=classes, label_map=mapping, dev_fraction=dev_fraction,
+                            strict=strict), outdir)
+
+
+@prepare.command("crema-d")
+@click.argument("root", type=click.Path(exists=True, file_okay=False))
+@click.argument("outdir", type=click.Path(file_okay=False))
+@click.option("--protocol", default="actor", show_default=True, type=click.Choice(["actor", "emobox"]),
+              help="actor: speaker-independent folds by actor; emobox: EmoBox's single speaker-dependent split rule.")
+@click.option("--folds", default=5, show_default=True, type=click.IntRange(min=2), help="Folds of the actor protocol.")
+@fold_options
+def crema_d(root, outdir, protocol, folds, dev_fraction, strict) -> None:
+    """Prepare a CREMA-D release ROOT (AudioWAV/, VideoDemographics.csv): classes from the file names."""
+    from toolkit.corpora.crema_d import prepare_crema_d
+
+    _report(prepare_crema_d(root, outdir, protocol=protocol, folds=folds, dev_fraction=dev_fraction, strict=strict),
+            outdir)
+
+
+@prepare.command("ravdess")
+@click.argument("root", type=click.Path(exists=True, file_okay=False))
+@click.argument("outdir", type=click.Path(file_okay=False))
+@fold_options
+def ravdess(root, outdir, dev_fraction, strict) -> None:
+    """Prepare RAVDESS speech ROOT (Actor_01 .. Actor_24): 8 classes with calm, EmoBox's 6 actor folds."""
+    from toolkit.corpora.ravdess import prepare_ravdess
+
+    _report(prepare_ravdess(root, outdir, dev_fraction=dev_fraction, strict=strict), outdir)
+
+
+@prepare.command("emodb")
+@click.argument("root", type=click.Path(exists=True, file_okay=False))
+@click.argument("outdir", type=click.Path(file_okay=False))
+@fold_options
+def emodb(root, outdir, dev_fraction, strict) -> None:
+    """Prepare Emo-DB ROOT (wav/): 7 classes with boredom, leave-one-speaker-out."""
+    from toolkit.corpora.emodb import prepare_emodb
+
+    _report(prepare_emodb(root, outdir, dev_fraction=dev_fraction, strict=strict), outdir)
+
+
+@prepare.command("emobox")
+@click.argument("emobox_data", type=click.Path(exists=True, file_okay=False))
+@click.argument("corpus")
+@click.argument("outdir", type=click.Path(file_okay=False))
+@click.option("--audio-root", required=True, type=click.Path(exists=True, file_okay=False),
+              help="The folder holding downloads/<corpus>/ (EmoBox's root), or that corpus folder itself.")
+@fold_options
+def emobox(emobox_data, corpus, outdir, audio_root, dev_fraction, strict) -> None:
+    """Prepare CORPUS with EmoBox's standard folds, from EmoBox's data/ folder EMOBOX_DATA."""
+    from toolkit.corpora.emobox import prepare_emobox
+
+    _report(prepare_emobox(emobox_data, corpus, outdir, audio_root, dev_fraction=dev_fraction, strict=strict), outdir)

@@ -63,11 +63,16 @@ def _rank(key: str) -> str:
     return hashlib.md5(key.encode("utf-8")).hexdigest()
 
 
+def check_dev_fraction(dev_fraction: float) -> None:
+    """Adapters call this before reading a corpus, so a bad value fails at once rather than after."""
+    if not 0.0 < dev_fraction < 1.0:
+        raise ToolkitError(f"--dev-fraction must be in (0, 1) to carve a Development set, got {dev_fraction}")
+
+
 def carve_development(frame, protocol: str, fold: int, dev_fraction: float) -> Set[str]:
     """FileNames of a speaker-disjoint, deterministic Development set carved from ``frame`` (a fold's
     training rows); see the module docstring for the rule."""
-    if not 0.0 < dev_fraction < 1.0:
-        raise ToolkitError(f"--dev-fraction must be in (0, 1) to carve a Development set, got {dev_fraction}")
+    check_dev_fraction(dev_fraction)
     speakers = sorted(set(frame["SpkrID"]) - UNKNOWN_SPEAKERS)
     chosen: Set[str] = set()
     if speakers:

@@ -102,14 +102,9 @@ def parse_class_value(label: str, value: str, where: str) -> Tuple[str, Optional
     )
 
 
-def load_label_map(spec: Optional[str]) -> LabelMap:
-    """A label map from a YAML/JSON file (``label: class``) or an inline ``label=class,label=class`` string.
-
-    Keys are matched case-insensitively; values as in ``parse_class_value``. ``None`` or an
-    empty string gives ``default_label_map()``.
-    """
-    if not spec:
-        return default_label_map()
+def read_label_pairs(spec: str) -> Tuple[List[Tuple[str, str]], str]:
+    """(label, class) pairs as written in a YAML/JSON label-map file or an inline ``a=b,c=d`` string,
+    and where they came from (for messages); the classes are not interpreted here."""
     path = Path(spec)
     if path.is_file():
         import yaml
@@ -120,15 +115,23 @@ def load_label_map(spec: Optional[str]) -> LabelMap:
             raise ToolkitError(f"{path}: not valid YAML/JSON ({error}); expected lines like 'angry: A'") from None
         if not isinstance(loaded, dict) or not loaded:
             raise ToolkitError(f"{path}: expected a mapping of corpus label to class code, like 'angry: A'")
-        pairs: Iterable[Tuple[str, object]] = loaded.items()
-        where = str(path)
-    else:
-        if "=" not in spec:
-            raise ToolkitError(
-                f"label map {spec!r} is neither a file nor an inline map; give a YAML file or 'angry=A,sad=S,...'"
-            )
-        pairs = [item.split("=", 1) for item in spec.split(",") if item.strip()]
-        where = "inline label map"
+        return [(str(label), str(value)) for label, value in loaded.items()], str(path)
+    if "=" not in spec:
+        raise ToolkitError(
+            f"label map {spec!r} is neither a file nor an inline map; give a YAML file or 'angry=A,sad=S,...'"
+        )
+    return [tuple(item.split("=", 1)) for item in spec.split(",") if item.strip()], "inline label map"
+
+
+def load_label_map(spec: Optional[str]) -> LabelMap:
+    """A label map from a YAML/JSON file (``label: class``) or an inline ``label=class,label=class`` string.
+
+    Keys are matched case-insensitively; values as in ``parse_class_value``. ``None`` or an
+    empty string gives ``default_label_map()``.
+    """
+    if not spec:
+        return default_label_map()
+    pairs, where = read_label_pairs(spec)
     mapping: Dict[str, str] = {}
     names: Dict[str, str] = {}
     for label, value in pairs:
