@@ -23,6 +23,7 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "transcribe": ("toolkit.cli.transcribe", "transcribe"),
     "extract": ("toolkit.cli.extract", "extract"),
     "train": ("toolkit.cli.train", "train"),
+    "probe": ("toolkit.cli.probe", "probe"),
     "ensemble": ("toolkit.cli.ensemble", "ensemble"),
     "export": ("toolkit.cli.predict", "export"),
     "predict": ("toolkit.cli.predict", "predict"),
