@@ -5,7 +5,7 @@ Builds, offline, the mini recipe's system shape: the encoder configs of
 MiniLM over tiny.en transcripts), the two members of ``conf/ensemble_ci.yaml`` at the default
 DeepSER size with random weights (speed does not depend on training), and a soup; exports it
 as a bundle, synthesises speech with espeak-ng, and runs the predictor over it. Reports, per
-stage (audio decoding, ASR, features, members, soup), the seconds spent per second of audio
+stage (audio decoding, ASR, features, members, combiner), the seconds spent per second of audio
 (real-time factor) and the seconds of audio processed per second, side by side, in one run.
 
     .venv/bin/python benchmarks/bench_predict.py [--num-files 16] [--batch-size 8] [--device cpu]
@@ -37,7 +37,9 @@ def build_system(work: Path, device: str) -> Path:
     import torch
 
     from toolkit.asr.backends import AsrOptions
+    from toolkit.emotions import CHALLENGE
     from toolkit.ensemble.meta_classifier import LinearWeights
+    from toolkit.ensemble.methods import Linear
     from toolkit.features.encoders import EncoderSpec, load_encoder
     from toolkit.inference.bundle import export_bundle
     from toolkit.models.deepser import StreamSpec, build_model
@@ -59,8 +61,9 @@ def build_system(work: Path, device: str) -> Path:
     rng = np.random.default_rng(0)
     soup = LinearWeights(rng.normal(0, 0.5, (11, 11 * len(MEMBERS))), np.r_[np.zeros(8), np.full(3, 4.0)])
     (work / "ensemble").mkdir(parents=True)
-    (work / "ensemble" / "soup.json").write_text(json.dumps(
-        {"members": list(MEMBERS), "member_dirs": [str(d) for d in member_dirs], "soup": soup.to_dict()}))
+    (work / "ensemble" / "system.json").write_text(json.dumps(
+        {"classes": CHALLENGE.to_list(), "members": list(MEMBERS), "member_dirs": [str(d) for d in member_dirs],
+         "combiner": Linear(soup, "soup").to_dict()}))
     return export_bundle(work / "ensemble", work / "bundle", ENCODER_DIR,
                          asr_options=AsrOptions(model="tiny.en-offline", beam_size=1))
 

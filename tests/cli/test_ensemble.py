@@ -12,10 +12,11 @@ def test_ensemble_command_prints_the_table_and_writes_the_leaderboard_files(tmp_
     result = CliRunner().invoke(main, [
         "ensemble", "--member", str(corpus.members[0]), "--members-file", str(members_file),
         "--manifest", str(corpus.manifest), "--out-dir", str(out_dir), "--submissions-dir", str(tmp_path / "subs"),
-        "--tag", "demo", "--folds", "3", "--soup-runs", "1",
+        "--tag", "demo", "--folds", "3", "--soup-runs", "1", "--weight-decay", "0.001",
     ])
     assert result.exit_code == 0, result.output
     assert "| soup |" in result.output and "| member m2 |" in result.output
+    assert "submitted: --combine auto:" in result.output
     assert (tmp_path / "subs" / "demo_categorical.csv").is_file()
     assert (tmp_path / "exp" / "demo" / "report.md").is_file()
 

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 import soundfile
 
+from toolkit.emotions import CHALLENGE
 from toolkit.ensemble.meta_classifier import LinearWeights
+from toolkit.ensemble.methods import Linear
 from toolkit.models.deepser import StreamSpec, build_model
 from toolkit.training.checkpoint import model_payload, save_checkpoint
 from toolkit.training.config import TrainingConfig
@@ -27,7 +29,7 @@ def tiny_member(directory: Path, streams, seed: int) -> None:
 
 
 def write_system(root: Path, member_streams, seed: int = 0) -> Path:
-    """Members under root/members, an ensemble dir with soup.json; returns the ensemble dir."""
+    """Members under root/members, an ensemble dir whose system.json holds a soup over them; returns the ensemble dir."""
     rng = np.random.default_rng(seed)
     member_dirs = []
     for index, streams in enumerate(member_streams):
@@ -37,9 +39,9 @@ def write_system(root: Path, member_streams, seed: int = 0) -> Path:
     soup.bias[8:] += 4.0
     ensemble_dir = root / "ensemble"
     ensemble_dir.mkdir(parents=True)
-    (ensemble_dir / "soup.json").write_text(json.dumps({
-        "members": [d.name for d in member_dirs], "member_dirs": [str(d) for d in member_dirs],
-        "soup": soup.to_dict(), "config": {},
+    (ensemble_dir / "system.json").write_text(json.dumps({
+        "classes": CHALLENGE.to_list(), "members": [d.name for d in member_dirs],
+        "member_dirs": [str(d) for d in member_dirs], "combiner": Linear(soup, "soup").to_dict(), "config": {},
     }))
     return ensemble_dir
 

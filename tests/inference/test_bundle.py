@@ -11,7 +11,7 @@ from toolkit.utils.errors import ToolkitError
 def test_export_copies_members_specs_and_soup_and_survives_the_sources_being_removed(tmp_path, fbank_system):
     ensemble_dir, encoder_dir = fbank_system
     bundle_dir = export_bundle(ensemble_dir, tmp_path / "bundle", encoder_dir)
-    soup = json.loads((ensemble_dir / "soup.json").read_text())["soup"]
+    soup = json.loads((ensemble_dir / "system.json").read_text())["combiner"]["weights"]
     shutil.rmtree(tmp_path / "members")
     shutil.rmtree(encoder_dir)
     moved = shutil.move(str(bundle_dir), str(tmp_path / "elsewhere"))
@@ -19,7 +19,7 @@ def test_export_copies_members_specs_and_soup_and_survives_the_sources_being_rem
     assert [m.name for m in bundle.members] == ["m0", "m1"]
     assert bundle.streams == ["fbank"] and bundle.asr is None
     assert bundle.encoder_spec("fbank").fbank == {"num_mel_bins": 24}
-    np.testing.assert_array_equal(bundle.soup.weight, np.asarray(soup["weight"]))
+    np.testing.assert_array_equal(bundle.combiner.weights.weight, np.asarray(soup["weight"]))
     models = load_members(bundle)
     assert [spec.name for spec in models[0].streams] == ["fbank"]
 
@@ -38,7 +38,7 @@ def test_local_models_are_copied_into_the_bundle(tmp_path, fbank_system):
 
 def test_export_errors_name_what_is_missing(tmp_path, fbank_system):
     ensemble_dir, encoder_dir = fbank_system
-    with pytest.raises(ToolkitError, match=r"soup\.json: not found; run toolkit ensemble"):
+    with pytest.raises(ToolkitError, match=r"system\.json: not found; run toolkit ensemble"):
         export_bundle(tmp_path, tmp_path / "b", encoder_dir)
     (encoder_dir / "fbank.yaml").unlink()
     with pytest.raises(ToolkitError, match=r"fbank\.yaml: encoder config not found"):

@@ -20,7 +20,7 @@ def bundle_dir(tmp_path, fbank_system):
 
 
 def reference_prediction(bundle_dir, path):
-    """The pipeline by hand: encoder -> float16 store rounding -> each member -> soup."""
+    """The pipeline by hand: encoder -> float16 store rounding -> each member -> the soup's linear layer."""
     import torch
 
     bundle = load_bundle(bundle_dir)
@@ -30,7 +30,7 @@ def reference_prediction(bundle_dir, path):
     for model in load_members(bundle):
         logits, attributes = predict_batch(model, {"fbank": [features]})
         blocks.append(np.concatenate([softmax(logits.astype(np.float64)), attributes], axis=1))
-    logits, attributes = bundle.soup.apply(np.concatenate(blocks, axis=1))
+    logits, attributes = bundle.combiner.weights.apply(np.concatenate(blocks, axis=1))
     return softmax(logits)[0], np.clip(attributes[0], 1, 7)
 
 

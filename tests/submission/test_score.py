@@ -8,7 +8,8 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_m
     precision_recall_fscore_support
 
 from toolkit.emotions import EMOTION_CODES
-from toolkit.submission.score import _resampled_categorical, format_scores, score_submission
+from toolkit.metrics import confusion_scores
+from toolkit.submission.score import format_scores, score_submission
 from toolkit.utils.errors import ToolkitError
 
 CONSENSUS_HEADER = "FileName,EmoClass,EmoAct,EmoVal,EmoDom,SpkrID,Gender,Split_Set\n"
@@ -107,7 +108,7 @@ def test_fast_resampled_metrics_equal_sklearn():
     for _ in range(20):
         true = rng.integers(0, 8, size=50)
         pred = rng.integers(0, 6, size=50)  # classes 6 and 7 never predicted
-        fast = _resampled_categorical(true, pred, 8)
+        fast = confusion_scores(true, pred, 8)
         assert fast["macro_f1"] == pytest.approx(
             f1_score(true, pred, labels=list(range(8)), average="macro", zero_division=0))
         assert fast["accuracy"] == pytest.approx(accuracy_score(true, pred))

@@ -1,4 +1,4 @@
-"""``toolkit ensemble``: meta-classifier, soup, voting baselines, report and leaderboard files."""
+"""``toolkit ensemble``: combination methods compared out-of-fold, the submitted system, report and leaderboard files."""
 
 from pathlib import Path
 from typing import Optional, Sequence
@@ -19,6 +19,13 @@ def read_members_file(path: Path) -> list:
               help="A trained member's experiment directory (repeatable).")
 @click.option("--members-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A file listing member directories, one a line.")
+@click.option("--probe", "probes", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="A probe directory (toolkit probe) scored beside the members for reference, never combined "
+                   "(give it as --member to combine it). Repeatable.")
+@click.option("--combine", default="auto",
+              type=click.Choice(["auto", "soup", "meta", "soft-vote", "hard-vote", "best-member"]),
+              help="The submitted method. auto: the best out-of-fold Development Macro-F1, or a simpler method within "
+                   "one standard error of it; soup reproduces the paper.")
 @click.option("--manifest", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Development manifest: the labels for the held-out comparison and the soup.")
 @click.option("--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -34,35 +41,52 @@ def read_members_file(path: Path) -> list:
 @click.option("--test-split", default="test3", help="Split whose member predictions get the soup and the leaderboard files.")
 @click.option("--test-key", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Labels of the test split (FileName,EmoClass,EmoAct,EmoVal,EmoDom) to score it.")
-@click.option("--weight-decay", default=1e-3, type=float, help="L2 penalty of the meta-classifier (standardised inputs).")
+@click.option("--weight-decay", default="1e-4,1e-3,1e-2,1e-1,1",
+              help="L2 penalty of the meta-classifier and soup runs (standardised inputs); a comma-separated grid is "
+                   "chosen from by inner cross-validation on the rows each fit sees.")
 @click.option("--class-weight-alpha", default=0.5, type=float, help="Class weights (N / (8 f_c)) ** alpha in its loss; 0 disables.")
 @click.option("--device", default="auto", help="auto, cpu, cuda or cuda:N.")
 @click.option("--force", is_flag=True, help="Redo even if --out-dir holds a finished run of the same inputs.")
-def ensemble(members: Sequence[str], members_file: Optional[Path], manifest: str, out_dir: Path, submissions_dir: str,
-             tag: str, report_path: Optional[Path], folds: int, soup_runs: int, seed: int, test_split: str,
-             test_key: Optional[str], weight_decay: float, class_weight_alpha: float, device: str, force: bool) -> None:
+def ensemble(members: Sequence[str], members_file: Optional[Path], probes: Sequence[str], combine: str, manifest: str,
+             out_dir: Path, submissions_dir: str, tag: str, report_path: Optional[Path], folds: int, soup_runs: int,
+             seed: int, test_split: str, test_key: Optional[str], weight_decay: str, class_weight_alpha: float,
+             device: str, force: bool) -> None:
     """Combine trained members (MEDUSA stages 3-4) and write the test leaderboard files."""
-    from toolkit.ensemble.combine import EnsembleConfig, format_table, run_ensemble
+    from toolkit.ensemble.combine import EnsembleConfig, run_ensemble
     from toolkit.ensemble.meta_classifier import MetaConfig
+    from toolkit.ensemble.results import format_table
     from toolkit.utils.device import resolve_device
+
+    try:
+        decays = tuple(float(value) for value in weight_decay.split(",") if value.strip())
+    except ValueError:
+        raise click.BadParameter(f"{weight_decay!r}: give a number or comma-separated numbers",
+                                 param_hint="--weight-decay") from None
+    if not decays or min(decays) < 0:
+        raise click.BadParameter(f"{weight_decay!r}: penalties must be >= 0", param_hint="--weight-decay")
 
     member_dirs = list(members) + (read_members_file(members_file) if members_file else [])
     missing = [directory for directory in member_dirs if not Path(directory).is_dir()]
     if missing:
         raise ToolkitError(f"{members_file}: member directory {missing[0]} does not exist")
     config = EnsembleConfig(
-        folds=folds, soup_runs=soup_runs, seed=seed, test_split=test_split,
-        meta=MetaConfig(weight_decay=weight_decay, class_weight_alpha=class_weight_alpha),
+        folds=folds, soup_runs=soup_runs, seed=seed, test_split=test_split, combine=combine,
+        meta=MetaConfig(weight_decay=decays[0], class_weight_alpha=class_weight_alpha),
+        weight_decay_grid=decays if len(decays) > 1 else (),
     )
     report_path = report_path or out_dir.parent / "report.md"
     result = run_ensemble(
         member_dirs, manifest, out_dir, submissions_dir, tag, config=config, test_key=test_key,
-        device=resolve_device(device), force=force, report_path=report_path,
+        device=resolve_device(device), force=force, report_path=report_path, probe_dirs=probes,
     )
     if result is None:
         click.echo((out_dir / "combination.md").read_text(encoding="utf-8"), nl=False)
         return
     click.echo(format_table(result.table), nl=False)
+    click.echo(f"submitted: {result.choice_reason}")
+    if result.test_table is not None:
+        click.echo(f"{test_split}:")
+        click.echo(format_table(result.test_table), nl=False)
     if result.test_scores:
         click.echo(f"{test_split}: Macro-F1 {result.test_scores['macro_f1']:.4f}, CCC mean {result.test_scores['ccc_mean']:.4f}")
     for path in [*result.submission_paths, report_path]:

@@ -27,7 +27,7 @@ import click
 @click.option("--force", is_flag=True, help="Replace BUNDLE_DIR if it exists.")
 def export(ensemble_dir: Path, bundle_dir: Path, encoder_dir: Path, asr_backend: str, asr_model: str, language: str,
            beam_size: int, window: str, window_padding: float, copy_models: bool, force: bool) -> None:
-    """Bundle the soup of ENSEMBLE_DIR, its members and encoder specs into BUNDLE_DIR."""
+    """Bundle the submitted system of ENSEMBLE_DIR (its combiner, members and encoder specs) into BUNDLE_DIR."""
     from toolkit.asr.backends import AsrOptions
     from toolkit.inference.bundle import export_bundle
 

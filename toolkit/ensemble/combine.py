@@ -1,190 +1,74 @@
-"""The ensemble driver: held-out comparison of combination methods, the final soup, test3 files.
+"""The ensemble driver: held-out comparison of combination methods, the submitted system, test files.
 
-Reads each member's ``predictions/development.csv`` and ``predictions/<test split>.csv`` and the
-Development manifest (labels). Writes into ``out_dir``: ``combination.csv`` / ``combination.md``
-(the table), ``per_class_f1.csv``, ``soup.json`` (the final meta-classifier and its input
-layout), ``predictions/development_oof.csv`` (the soup's out-of-fold predictions),
-``predictions/<test split>.csv``, ``summary.json`` and a ``.done`` marker; then the two
-leaderboard CSVs through :func:`toolkit.submission.write.write_submissions`.
+Reads each member's ``predictions/development.csv`` and ``predictions/<test split>.csv`` (DeepSER
+members and probes alike), optional reference probes (scored, never combined) and the Development
+manifest (labels). Writes into ``out_dir``: ``combination.csv`` / ``combination.md`` (the table),
+``per_class_f1.csv``, ``system.json`` (the submitted combiner, its members and why it was chosen),
+``predictions/development_oof.csv`` (the submitted method's out-of-fold predictions),
+``predictions/<test split>.csv``, with a test key ``test_scores.csv`` / ``test_scores.md`` (every
+system on the test split), ``summary.json`` and a ``.done`` marker; then the two leaderboard CSVs
+through :func:`toolkit.submission.write.write_submissions`.
 
-Held-out protocol: Development is split into ``folds`` stratified folds; every method that is
-fitted or chosen (best single member, meta-classifier, soup) is fitted on the other folds and
-predicts the held-out fold; scores are computed once over the concatenated out-of-fold
-predictions, so no score comes from a row a method was fitted on.
+Held-out protocol: Development is split into ``folds`` stratified folds; every method in
+``methods.SIMPLICITY`` is fitted on the other folds and predicts the held-out fold, and scores are
+computed once over the concatenated out-of-fold predictions, so no score comes from a row a method
+was fitted on. ``--combine auto`` submits the method chosen from those scores (``choice.py``);
+the submitted method is then fitted on all of Development and applied to the test split.
 """
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from tqdm import tqdm
 
 from toolkit.data.inventory import read_inventory
 from toolkit.data.manifest import attribute_matrix, consensus_class_indices, read_manifest
-from toolkit.emotions import ATTRIBUTE_MAX, ATTRIBUTE_MIN, ATTRIBUTES, Inventory
+from toolkit.emotions import ATTRIBUTES, Inventory
+from toolkit.ensemble.choice import choose_method
 from toolkit.ensemble.folds import stratified_folds, training_rows
-from toolkit.ensemble.members import MemberPredictions, ensure_same_files, load_members, prediction_path, stack_inputs
-from toolkit.ensemble.meta_classifier import MetaConfig, fit_meta_classifier
-from toolkit.ensemble.soup import fit_soup
-from toolkit.ensemble.voting import hard_vote, mean_attributes, soft_vote
-from toolkit.metrics import attribute_ccc, macro_f1, per_class_f1
+from toolkit.ensemble.members import MemberPredictions, ensure_same_files, load_members, prediction_path
+from toolkit.ensemble.methods import SIMPLICITY, TITLES, EnsembleConfig, MemberOutputs, fit_method
+from toolkit.ensemble.results import EnsembleResult, SystemPredictions, format_table, score_rows
+from toolkit.metrics import per_class_f1
 from toolkit.predictions import write_predictions
 from toolkit.utils.atomic import PathLike, atomic_path, atomic_write_json, atomic_write_text, is_done, mark_done
 from toolkit.utils.errors import ToolkitError
 
 logger = logging.getLogger(__name__)
 
-HARD_VOTING, SOFT_VOTING, BEST_SINGLE, META, SOUP = (
-    "hard voting", "soft voting", "best single member", "meta-classifier", "soup",
-)
-METHODS = (HARD_VOTING, SOFT_VOTING, BEST_SINGLE, META, SOUP)
+__all__ = ["EnsembleConfig", "run_ensemble", "held_out_predictions", "dev_labels"]
+
+SYSTEM_FILE = "system.json"
 
 
-@dataclass
-class EnsembleConfig:
-    folds: int = 5
-    soup_runs: int = 6
-    seed: int = 42
-    test_split: str = "test3"
-    meta: MetaConfig = field(default_factory=MetaConfig)
+def _outputs(members: Sequence[MemberPredictions]) -> MemberOutputs:
+    return MemberOutputs(np.stack([member.posteriors for member in members]),
+                         np.stack([member.attributes for member in members]))
 
 
-@dataclass
-class MethodPredictions:
-    """Out-of-fold class indices, attributes and (where defined) class scores of one method."""
-
-    classes: np.ndarray
-    attributes: np.ndarray
-    scores: Optional[np.ndarray] = None
+def _system(probabilities: np.ndarray, attributes: np.ndarray) -> SystemPredictions:
+    return SystemPredictions(probabilities.argmax(axis=1), attributes, probabilities)
 
 
-@dataclass
-class EnsembleResult:
-    inventory: Inventory
-    member_names: List[str]
-    member_dirs: List[str]
-    dev_file_names: List[str]
-    dev_classes: np.ndarray
-    dev_attributes: np.ndarray
-    member_predictions: Dict[str, MethodPredictions]
-    held_out: Dict[str, MethodPredictions]
-    table: List[Dict[str, object]]
-    test_file_names: List[str]
-    test_classes: np.ndarray
-    test_attributes: np.ndarray
-    submission_paths: List[str]
-    test_scores: Optional[Dict[str, float]] = None
-
-
-def score_rows(true_classes: np.ndarray, true_attributes: np.ndarray, predicted: MethodPredictions,
-               num_classes: int) -> Dict[str, float]:
-    """Macro-F1 on rows with a consensus class of the inventory, CCC on rows with all three attributes."""
-    labelled = true_classes >= 0
-    with_attributes = np.isfinite(true_attributes).all(axis=1)
-    scores = {"macro_f1": macro_f1(true_classes[labelled], predicted.classes[labelled], num_classes)
-              if labelled.any() else float("nan")}
-    if with_attributes.sum() >= 2:
-        ccc = attribute_ccc(true_attributes[with_attributes], predicted.attributes[with_attributes])
-    else:
-        ccc = {name: float("nan") for name in (*ATTRIBUTES, "mean")}
-    scores.update({f"ccc_{name}": value for name, value in ccc.items()})
-    scores["rows_f1"] = int(labelled.sum())
-    scores["rows_ccc"] = int(with_attributes.sum())
-    return scores
-
-
-def held_out_predictions(
-    members: Sequence[MemberPredictions],
-    classes: np.ndarray,
-    attributes: np.ndarray,
-    config: EnsembleConfig,
-    device=None,
-) -> Dict[str, MethodPredictions]:
+def held_out_predictions(outputs: MemberOutputs, classes: np.ndarray, attributes: np.ndarray,
+                         config: EnsembleConfig, device=None) -> Dict[str, SystemPredictions]:
     """Out-of-fold predictions of every combination method on the Development rows."""
-    num_classes = len(members[0].codes)
-    posteriors = np.stack([member.posteriors for member in members])
-    member_attributes = np.stack([member.attributes for member in members])
-    voted_attributes = mean_attributes(member_attributes)
-    averaged = soft_vote(posteriors)
-    results = {
-        HARD_VOTING: MethodPredictions(hard_vote(posteriors), voted_attributes),
-        SOFT_VOTING: MethodPredictions(averaged.argmax(axis=1), voted_attributes, averaged),
-    }
-    inputs = stack_inputs(members)
-    rows = len(classes)
-    best, meta, soup = (MethodPredictions(np.zeros(rows, dtype=np.int64), np.zeros((rows, 3)), np.zeros((rows, num_classes)))
-                        for _ in range(3))
-    labelled = classes >= 0
+    rows, num_classes = len(classes), outputs.num_classes
+    probabilities = {method: np.zeros((rows, num_classes)) for method in SIMPLICITY}
+    predicted_attributes = {method: np.zeros((rows, len(ATTRIBUTES))) for method in SIMPLICITY}
     folds = stratified_folds(classes, config.folds, config.seed)
     for fold, held_out in enumerate(tqdm(folds, desc="held-out folds")):
         train = training_rows(rows, held_out)
-        train_labelled = train[labelled[train]]
-        # The best single member is chosen on the training folds, like every other fitted method.
-        chosen = int(np.argmax([
-            macro_f1(classes[train_labelled], posteriors[m, train_labelled].argmax(axis=1), num_classes)
-            for m in range(len(members))
-        ]))
-        best.classes[held_out] = posteriors[chosen, held_out].argmax(axis=1)
-        best.attributes[held_out] = member_attributes[chosen, held_out]
-        best.scores[held_out] = posteriors[chosen, held_out]
-
-        single = fit_meta_classifier(
-            inputs[train], classes[train], attributes[train], config=config.meta, seed=config.seed + fold, device=device,
-            num_classes=num_classes,
-        )
-        soup_weights, _ = fit_soup(
-            inputs[train], classes[train], attributes[train], runs=config.soup_runs, folds=config.folds,
-            seed=config.seed + 1000 * (fold + 1), config=config.meta, device=device, num_classes=num_classes,
-        )
-        for target, weights in ((meta, single), (soup, soup_weights)):
-            logits, predicted_attributes = weights.apply(inputs[held_out])
-            target.scores[held_out] = logits
-            target.classes[held_out] = logits.argmax(axis=1)
-            # Clipped like the leaderboard file, so the Development CCC is what a submission would score.
-            target.attributes[held_out] = np.clip(predicted_attributes, ATTRIBUTE_MIN, ATTRIBUTE_MAX)
-    results.update({BEST_SINGLE: best, META: meta, SOUP: soup})
-    return results
-
-
-def combination_table(
-    member_names: Sequence[str],
-    member_predictions: Dict[str, MethodPredictions],
-    held_out: Dict[str, MethodPredictions],
-    classes: np.ndarray,
-    attributes: np.ndarray,
-    config: EnsembleConfig,
-    num_classes: int,
-) -> List[Dict[str, object]]:
-    table = []
-    for name in member_names:
-        row = {"method": f"member {name}", "protocol": "not fitted here (members were selected on Development)"}
-        row.update(score_rows(classes, attributes, member_predictions[name], num_classes))
-        table.append(row)
-    protocols = {
-        HARD_VOTING: "no fitting",
-        SOFT_VOTING: "no fitting",
-        BEST_SINGLE: f"chosen on training folds, {config.folds}-fold out-of-fold",
-        META: f"{config.folds}-fold out-of-fold",
-        SOUP: f"{config.soup_runs} runs averaged, {config.folds}-fold out-of-fold",
-    }
-    for method in METHODS:
-        row = {"method": method, "protocol": protocols[method]}
-        row.update(score_rows(classes, attributes, held_out[method], num_classes))
-        table.append(row)
-    return table
-
-
-def format_table(table: Sequence[Dict[str, object]]) -> str:
-    """The combination table as GitHub markdown (also readable on a terminal)."""
-    columns = ["method", "macro_f1", *[f"ccc_{name}" for name in (*ATTRIBUTES, "mean")], "protocol"]
-    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-    for row in table:
-        cells = [f"{row[c]:.4f}" if isinstance(row[c], float) else str(row[c]) for c in columns]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+        for method in SIMPLICITY:
+            combiner = fit_method(method, outputs.rows(train), classes[train], attributes[train], config,
+                                  seed=config.seed + 1000 * (fold + 1), device=device)
+            probabilities[method][held_out], predicted_attributes[method][held_out] = \
+                combiner.apply(outputs.rows(held_out))
+    return {method: _system(probabilities[method], predicted_attributes[method]) for method in SIMPLICITY}
 
 
 def dev_labels(manifest_path: PathLike, file_names: Sequence[str], member_dir: PathLike, inventory: Inventory):
@@ -207,6 +91,20 @@ def dev_labels(manifest_path: PathLike, file_names: Sequence[str], member_dir: P
     return consensus_class_indices(manifest, inventory), attributes
 
 
+def test_labels(key_path: PathLike, file_names: Sequence[str], inventory: Inventory) -> Tuple[np.ndarray, np.ndarray]:
+    """(classes, attributes) of the test rows from a key (labels_consensus-style CSV/JSON or manifest)."""
+    from toolkit.submission.reference import read_reference
+
+    reference = read_reference(key_path)
+    missing = [name for name in file_names if name not in reference.classes and name not in reference.attributes]
+    if missing:
+        raise ToolkitError(f"{key_path}: no labels for {len(missing)} test FileName(s), e.g. {', '.join(missing[:3])}; "
+                           "give the key of this test split")
+    classes = np.array([inventory.index(reference.classes.get(name, "")) for name in file_names], dtype=np.int64)
+    attributes = np.array([reference.attributes.get(name) or (np.nan,) * 3 for name in file_names], dtype=np.float64)
+    return classes, attributes
+
+
 def member_inventory(codes: Sequence[str], manifest_path: PathLike) -> Inventory:
     """The members' classes, named as the Development manifest's stage 0 named them."""
     recorded = read_inventory(manifest_path)
@@ -216,40 +114,19 @@ def member_inventory(codes: Sequence[str], manifest_path: PathLike) -> Inventory
     return recorded
 
 
-def fingerprint(member_dirs: Sequence[PathLike], manifest_path: PathLike, config: EnsembleConfig) -> Dict[str, object]:
+def fingerprint(member_dirs: Sequence[PathLike], probe_dirs: Sequence[PathLike], manifest_path: PathLike,
+                config: EnsembleConfig, test_key: Optional[PathLike]) -> Dict[str, object]:
     """What a finished run depended on: a re-run with the same fingerprint is skipped."""
-    files = [Path(manifest_path)] + [
-        prediction_path(directory, split) for directory in member_dirs for split in ("development", config.test_split)
+    files = [Path(manifest_path)] + ([Path(test_key)] if test_key is not None else []) + [
+        prediction_path(directory, split) for directory in [*member_dirs, *probe_dirs]
+        for split in ("development", config.test_split)
     ]
     return {
         "config": asdict(config),
+        "members": [str(Path(directory).resolve()) for directory in member_dirs],
+        "probes": [str(Path(directory).resolve()) for directory in probe_dirs],
         "inputs": {str(path.resolve()): [path.stat().st_size, path.stat().st_mtime_ns] for path in files if path.exists()},
     }
-
-
-def write_outputs(out_dir: Path, result: EnsembleResult, soup_payload: Dict[str, object], config: EnsembleConfig) -> None:
-    atomic_write_text(out_dir / "combination.md", format_table(result.table))
-    import pandas as pd
-
-    with atomic_path(out_dir / "combination.csv") as temporary:
-        pd.DataFrame(result.table).to_csv(temporary, index=False, float_format="%.6f")
-    per_class = {
-        **{f"member {name}": result.member_predictions[name] for name in result.member_names},
-        **result.held_out,
-    }
-    labelled = result.dev_classes >= 0
-    codes = result.inventory.codes
-    frame = pd.DataFrame(
-        [per_class_f1(result.dev_classes[labelled], p.classes[labelled], len(codes)) for p in per_class.values()],
-        columns=list(codes),
-    )
-    frame.insert(0, "method", list(per_class))
-    with atomic_path(out_dir / "per_class_f1.csv") as temporary:
-        frame.to_csv(temporary, index=False, float_format="%.6f")
-    atomic_write_json(out_dir / "soup.json", soup_payload)
-    oof = result.held_out[SOUP]
-    write_predictions(out_dir / "predictions" / "development_oof.csv", result.dev_file_names, oof.scores, oof.attributes,
-                      codes)
 
 
 def finished_before(out_dir: Path, stamp: Dict[str, object]) -> bool:
@@ -262,13 +139,54 @@ def finished_before(out_dir: Path, stamp: Dict[str, object]) -> bool:
     return all(Path(path).is_file() for path in summary.get("submissions", []))
 
 
+def _reference_rows(names: Sequence[str], kind: str, predictions: Dict[str, SystemPredictions], classes: np.ndarray,
+                    attributes: np.ndarray, num_classes: int, protocol: str) -> List[Dict[str, object]]:
+    return [{"system": f"{kind} {name}", "protocol": protocol,
+             **score_rows(classes, attributes, predictions[name], num_classes)} for name in names]
+
+
+def _log_probabilities(probabilities: np.ndarray) -> np.ndarray:
+    """Scores whose softmax is ``probabilities``: how a combiner's output is stored in a prediction file."""
+    return np.log(np.clip(probabilities, 1e-12, 1.0))
+
+
+def write_outputs(out_dir: Path, result: EnsembleResult, system: Dict[str, object]) -> None:
+    import pandas as pd
+
+    atomic_write_text(out_dir / "combination.md", format_table(result.table))
+    with atomic_path(out_dir / "combination.csv") as temporary:
+        pd.DataFrame(result.table).to_csv(temporary, index=False, float_format="%.6f")
+    if result.test_table is not None:
+        atomic_write_text(out_dir / "test_scores.md", format_table(result.test_table))
+        with atomic_path(out_dir / "test_scores.csv") as temporary:
+            pd.DataFrame(result.test_table).to_csv(temporary, index=False, float_format="%.6f")
+    codes = result.inventory.codes
+    systems = {**result.reference_predictions, **{TITLES[m]: p for m, p in result.held_out.items()}}
+    labelled = result.dev_classes >= 0
+    frame = pd.DataFrame(
+        [per_class_f1(result.dev_classes[labelled], p.classes[labelled], len(codes)) for p in systems.values()],
+        columns=list(codes),
+    )
+    frame.insert(0, "system", list(systems))
+    with atomic_path(out_dir / "per_class_f1.csv") as temporary:
+        frame.to_csv(temporary, index=False, float_format="%.6f")
+    atomic_write_json(out_dir / SYSTEM_FILE, system)
+    oof = result.held_out[result.chosen]
+    write_predictions(out_dir / "predictions" / "development_oof.csv", result.dev_file_names,
+                      _log_probabilities(oof.probabilities), oof.attributes, codes)
+
+
 def summary_payload(result: EnsembleResult) -> Dict[str, object]:
     codes = result.inventory.codes
     distribution = np.bincount(result.test_classes, minlength=len(codes))
     return {
         "classes": result.inventory.to_list(),
         "members": result.member_names,
+        "probes": result.probe_names,
+        "submitted": result.chosen,
+        "choice": result.choice_reason,
         "table": result.table,
+        "test_table": result.test_table,
         "test_rows": len(result.test_file_names),
         "test_class_distribution": {code: int(count) for code, count in zip(codes, distribution)},
         "submissions": result.submission_paths,
@@ -291,6 +209,10 @@ def score_test(key_path: PathLike, submission_paths: Sequence[str], inventory: I
     return scores
 
 
+def _predictions(members: Sequence[MemberPredictions]) -> Dict[str, SystemPredictions]:
+    return {member.name: _system(member.posteriors, member.attributes) for member in members}
+
+
 def run_ensemble(
     member_dirs: Sequence[PathLike],
     manifest_path: PathLike,
@@ -302,15 +224,24 @@ def run_ensemble(
     device=None,
     force: bool = False,
     report_path: Optional[PathLike] = None,
+    probe_dirs: Sequence[PathLike] = (),
 ) -> Optional[EnsembleResult]:
-    """Compare combination methods on held-out Development rows, fit the final soup, write test3 files.
+    """Compare combination methods on held-out Development rows, fit the submitted one, write test files.
 
-    Returns None when ``out_dir`` already holds a finished run of the same inputs and settings.
+    ``probe_dirs``: probes scored beside the members for reference (give a probe as a member to
+    combine it). Returns None when ``out_dir`` already holds a finished run of the same inputs.
     """
     config = config or EnsembleConfig()
+    if config.combine != "auto" and config.combine not in SIMPLICITY:
+        raise ToolkitError(f"--combine {config.combine}: use auto or one of {', '.join(SIMPLICITY)}")
     out_dir = Path(out_dir)
     member_dirs = [str(directory) for directory in member_dirs]
-    stamp = fingerprint(member_dirs, manifest_path, config)
+    probe_dirs = [str(directory) for directory in probe_dirs]
+    if len(member_dirs) < 2:
+        raise ToolkitError(f"an ensemble combines 2 or more members, got {len(member_dirs)} ({', '.join(member_dirs)}); "
+                           "add --member directories, or write one member's files with "
+                           "'python -m toolkit.recipes_support write-submissions'")
+    stamp = fingerprint(member_dirs, probe_dirs, manifest_path, config, test_key)
     if not force and finished_before(out_dir, stamp):
         logger.info("%s is done for these members and settings; skipping (use --force to redo)", out_dir)
         return None
@@ -325,59 +256,89 @@ def run_ensemble(
                            f"{','.join(test_members[0].codes)}, its development predictions "
                            f"{','.join(dev_members[0].codes)}; re-run the member's prediction step")
     classes, attributes = dev_labels(manifest_path, file_names, member_dirs[0], inventory)
+    probes_dev = load_members(probe_dirs, "development") if probe_dirs else []
+    probes_test = load_members(probe_dirs, config.test_split) if probe_dirs else []
+    for probe in probes_dev + probes_test:
+        if probe.codes != inventory.codes or sorted(probe.file_names) != sorted(
+                file_names if probe in probes_dev else test_members[0].file_names):
+            raise ToolkitError(f"probe {probe.name} does not predict the members' classes on the members' FileNames; "
+                               "fit it on the same manifests")
     logger.info(
         "%d members, %d Development rows (%d with one of the %d classes, %d with attributes), %d %s rows",
         len(names), len(file_names), int((classes >= 0).sum()), inventory.num_classes,
-        int(np.isfinite(attributes).all(axis=1).sum()),
-        len(test_members[0].file_names), config.test_split,
+        int(np.isfinite(attributes).all(axis=1).sum()), len(test_members[0].file_names), config.test_split,
     )
-    member_predictions = {
-        member.name: MethodPredictions(member.logits.argmax(axis=1), member.attributes, member.logits) for member in dev_members
-    }
-    held_out = held_out_predictions(dev_members, classes, attributes, config, device=device)
-    table = combination_table(names, member_predictions, held_out, classes, attributes, config, inventory.num_classes)
+    dev_outputs, test_outputs = _outputs(dev_members), _outputs(test_members)
+    reference = {**_predictions(dev_members), **_predictions(probes_dev)}
+    held_out = held_out_predictions(dev_outputs, classes, attributes, config, device=device)
+    count = inventory.num_classes
+    table = _reference_rows(names, "member", reference, classes, attributes, count,
+                            "all of Development (members were selected on it)")
+    table += _reference_rows([p.name for p in probes_dev], "probe", reference, classes, attributes, count,
+                             "all of Development (C and alpha were chosen on it)")
+    table += [{"system": TITLES[method], "protocol": f"{config.folds}-fold out-of-fold",
+               **score_rows(classes, attributes, held_out[method], count)} for method in SIMPLICITY]
+    if config.combine == "auto":
+        choice = choose_method(held_out, classes, count, SIMPLICITY, config.auto_resamples, config.seed)
+        chosen, reason = choice.method, f"--combine auto: {choice.reason}"
+    else:
+        chosen, reason = config.combine, f"--combine {config.combine} (chosen by the user)"
+    for row in table:
+        row["submitted"] = row["system"] == TITLES[chosen]
+    logger.info("submitted: %s (%s)", TITLES[chosen], reason)
 
-    soup_weights, runs = fit_soup(
-        stack_inputs(dev_members), classes, attributes, runs=config.soup_runs, folds=config.folds,
-        seed=config.seed, config=config.meta, device=device, progress=True, num_classes=inventory.num_classes,
-    )
-    test_logits, test_attributes = soup_weights.apply(stack_inputs(test_members))
-    test_attributes = np.clip(test_attributes, ATTRIBUTE_MIN, ATTRIBUTE_MAX)
-    test_classes = test_logits.argmax(axis=1)
     test_names = test_members[0].file_names
+    # Every method is fitted on all of Development when a key will score them all; else only the submitted one.
+    final_methods = SIMPLICITY if test_key is not None else (chosen,)
+    test_predictions: Dict[str, SystemPredictions] = {}
+    combiners = {}
+    for method in tqdm(final_methods, desc="fitting on all of Development", leave=False):
+        combiners[method] = fit_method(method, dev_outputs, classes, attributes, config, seed=config.seed, device=device)
+        test_predictions[method] = _system(*combiners[method].apply(test_outputs))
+    submitted = test_predictions[chosen]
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_predictions(out_dir / "predictions" / f"{config.test_split}.csv", test_names, test_logits, test_attributes,
-                      inventory.codes)
-    order = "".join(inventory.codes) if all(len(code) == 1 for code in inventory.codes) else ",".join(inventory.codes)
-    soup_payload = {
+    write_predictions(out_dir / "predictions" / f"{config.test_split}.csv", test_names,
+                      _log_probabilities(submitted.probabilities), submitted.attributes, inventory.codes)
+    system = {
         "classes": inventory.to_list(),
         "members": names,
         "member_dirs": [str(Path(directory).resolve()) for directory in member_dirs],
-        "inputs": f"per member, in order: softmax over logits {order} ({inventory.num_classes}) then EmoAct, EmoVal, "
-                  "EmoDom (3)",
-        "outputs": f"logits {order} ({inventory.num_classes}) then EmoAct, EmoVal, EmoDom (3, clip to [1, 7])",
-        "soup": soup_weights.to_dict(),
-        "runs": len(runs),
+        "inputs": "per member, in order: its class posteriors (softmax of its logits) then EmoAct, EmoVal, EmoDom",
+        "combiner": combiners[chosen].to_dict(),
+        "submitted": chosen,
+        "choice": reason,
         "config": asdict(config),
     }
     submission_paths: List[str] = []
     if submissions_dir is not None:
         from toolkit.submission.write import write_submissions
 
-        codes = [inventory.codes[index] for index in test_classes]
+        codes = [inventory.codes[index] for index in submitted.classes]
         submission_paths = [str(path) for path in write_submissions(submissions_dir, tag, test_names, codes,
-                                                                    test_attributes, classes=inventory.codes)]
+                                                                    submitted.attributes, classes=inventory.codes)]
         logger.info("leaderboard files written and validated: %s", ", ".join(submission_paths))
-    result = EnsembleResult(
-        inventory=inventory, member_names=names, member_dirs=member_dirs, dev_file_names=file_names, dev_classes=classes,
-        dev_attributes=attributes, member_predictions=member_predictions, held_out=held_out, table=table,
-        test_file_names=test_names, test_classes=test_classes, test_attributes=test_attributes,
-        submission_paths=submission_paths,
-    )
+    test_table = None
     if test_key is not None:
+        key_classes, key_attributes = test_labels(test_key, test_names, inventory)
+        test_reference = {**_predictions(test_members), **_predictions(probes_test)}
+        test_table = _reference_rows(names, "member", test_reference, key_classes, key_attributes, count, "test")
+        test_table += _reference_rows([p.name for p in probes_test], "probe", test_reference, key_classes,
+                                      key_attributes, count, "test")
+        test_table += [{"system": TITLES[method], "protocol": "fitted on all of Development",
+                        "submitted": method == chosen,
+                        **score_rows(key_classes, key_attributes, test_predictions[method], count)}
+                       for method in SIMPLICITY]
+    result = EnsembleResult(
+        inventory=inventory, member_names=names, member_dirs=member_dirs, probe_names=[p.name for p in probes_dev],
+        dev_file_names=file_names, dev_classes=classes, dev_attributes=attributes, reference_predictions=reference,
+        held_out=held_out, table=table, chosen=chosen, choice_reason=reason, test_file_names=test_names,
+        test_classes=submitted.classes, test_attributes=submitted.attributes, submission_paths=submission_paths,
+        test_table=test_table,
+    )
+    if test_key is not None and submission_paths:
         result.test_scores = score_test(test_key, submission_paths, inventory)
-    write_outputs(out_dir, result, soup_payload, config)
+    write_outputs(out_dir, result, system)
     atomic_write_json(out_dir / "summary.json", summary_payload(result))
     if report_path is not None:
         from toolkit.ensemble.report import write_report

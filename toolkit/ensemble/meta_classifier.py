@@ -149,3 +149,35 @@ def fit_meta_classifier(
     if not (np.isfinite(fitted_weight).all() and np.isfinite(fitted_bias).all()):
         raise ToolkitError("meta-classifier fitting diverged (non-finite weights); check the members' predictions for extreme values")
     return LinearWeights(weight=fitted_weight, bias=fitted_bias)
+
+
+def choose_weight_decay(inputs: np.ndarray, classes: np.ndarray, attributes: np.ndarray, grid, folds: int,
+                        seed: int, config: Optional[MetaConfig] = None, num_classes: int = CHALLENGE.num_classes,
+                        device=None) -> float:
+    """The L2 penalty of ``grid`` with the best inner cross-validated Macro-F1 on these rows.
+
+    Stratified ``folds``-fold cross-validation inside the given rows (the training folds of an
+    outer held-out fold, or all of Development for the final fit), so the choice never sees the
+    rows it will be scored on. A tie goes to the stronger penalty.
+    """
+    from dataclasses import replace
+
+    from toolkit.ensemble.folds import stratified_folds, training_rows
+    from toolkit.metrics import macro_f1
+
+    config = config or MetaConfig()
+    inner = stratified_folds(classes, folds, seed)
+    best_decay, best_score = None, -np.inf
+    for decay in sorted(grid, reverse=True):
+        predicted = np.full(len(classes), -1)
+        for held_out in inner:
+            rows = training_rows(len(classes), held_out)
+            weights = fit_meta_classifier(inputs[rows], classes[rows], attributes[rows],
+                                          config=replace(config, weight_decay=decay), seed=seed, device=device,
+                                          num_classes=num_classes)
+            predicted[held_out] = weights.apply(inputs[held_out])[0].argmax(axis=1)
+        labelled = classes >= 0
+        score = macro_f1(classes[labelled], predicted[labelled], num_classes)
+        if score > best_score:
+            best_decay, best_score = decay, score
+    return float(best_decay)

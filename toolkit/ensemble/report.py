@@ -1,8 +1,8 @@
 """The experiment report: ``report.md`` plus matplotlib PNGs in ``figures/`` beside it.
 
-Reads an :class:`toolkit.ensemble.combine.EnsembleResult` and, for training curves, each member's
+Reads an :class:`toolkit.ensemble.results.EnsembleResult` and, for training curves, each member's
 per-epoch metrics file (see :func:`read_training_curves`); writes ``report.md`` and
-``figures/{combination,confusion_soup,per_class_f1,training_curves,test_distribution}.png``.
+``figures/{combination,confusion_submitted,per_class_f1,training_curves,test_distribution}.png``.
 """
 
 import logging
@@ -12,7 +12,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from toolkit.emotions import Inventory
-from toolkit.ensemble.combine import SOUP, EnsembleResult, format_table
+from toolkit.ensemble.methods import TITLES
+from toolkit.ensemble.results import EnsembleResult, format_table
 from toolkit.metrics import per_class_f1
 from toolkit.utils.atomic import PathLike, atomic_path, atomic_write_text
 
@@ -87,7 +88,7 @@ def plot_grouped_bars(values: Dict[str, np.ndarray], path: Path, ylabel: str, ti
 def plot_combination(table: Sequence[Dict[str, object]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    labels = [str(row["method"]) for row in table]
+    labels = [str(row["system"]) + (" (submitted)" if row.get("submitted") else "") for row in table]
     figure, axis = plt.subplots(figsize=(6, 0.35 * len(labels) + 1))
     axis.barh(labels, [float(row["macro_f1"]) for row in table], color="tab:blue")
     axis.invert_yaxis()
@@ -139,15 +140,17 @@ def write_report(result: EnsembleResult, report_path: PathLike, title: Optional[
     figures.mkdir(parents=True, exist_ok=True)
     labelled = result.dev_classes >= 0
     true = result.dev_classes[labelled]
-    soup = result.held_out[SOUP]
+    submitted = result.held_out[result.chosen]
+    submitted_title = TITLES[result.chosen]
     inventory = result.inventory
     codes, count = inventory.codes, inventory.num_classes
 
     plot_combination(result.table, figures / "combination.png")
-    plot_confusion(true, soup.classes[labelled], figures / "confusion_soup.png", "soup, Development out-of-fold", codes)
-    f1_values = {name: per_class_f1(true, result.member_predictions[name].classes[labelled], count)
-                 for name in result.member_names}
-    f1_values["ensemble (soup)"] = per_class_f1(true, soup.classes[labelled], count)
+    plot_confusion(true, submitted.classes[labelled], figures / "confusion_submitted.png",
+                   f"{submitted_title}, Development out-of-fold", codes)
+    f1_values = {name: per_class_f1(true, predictions.classes[labelled], count)
+                 for name, predictions in result.reference_predictions.items()}
+    f1_values[f"submitted ({submitted_title})"] = per_class_f1(true, submitted.classes[labelled], count)
     plot_grouped_bars(f1_values, figures / "per_class_f1.png", "F1", "per-class F1 on Development", codes)
     curves = {name: read_training_curves(d) for name, d in zip(result.member_names, result.member_dirs)}
     found = {name: frame for name, frame in curves.items() if frame is not None}
@@ -158,16 +161,28 @@ def write_report(result: EnsembleResult, report_path: PathLike, title: Optional[
     lines = [
         f"# {title or report_path.parent.name}: ensemble report", "",
         f"Members ({len(result.member_names)}): {', '.join(result.member_names)}.",
+    ]
+    if result.probe_names:
+        lines.append(f"Reference probes ({len(result.probe_names)}): {', '.join(result.probe_names)}.")
+    lines += [
         f"Classes ({count}): {inventory.describe()}.",
         f"Development rows: {len(result.dev_file_names)} ({int(labelled.sum())} with one of the {count} classes, scored for "
-        f"Macro-F1; {int(np.isfinite(result.dev_attributes).all(axis=1).sum())} with attributes, scored for CCC).", "",
+        f"Macro-F1, UA and WA; {int(np.isfinite(result.dev_attributes).all(axis=1).sum())} with attributes, scored for "
+        "CCC).", "",
         "## Combination methods", "",
-        "Fitted or chosen methods are scored out-of-fold: each Development fold is predicted by a model fitted on the "
-        "other folds, and no score comes from a row its model was fitted on. Member rows show each member on all of "
-        "Development (members were selected on Development during training, so these are optimistic).", "",
+        "Combination methods are scored out-of-fold: each Development fold is predicted by a model fitted on the "
+        "other folds, and no score comes from a row its model was fitted on. Member and probe rows show each on all of "
+        "Development (they were selected on Development, so these are optimistic).", "",
         format_table(result.table), "![combination](figures/combination.png)", "",
-        "## Soup on Development (out-of-fold)", "",
-        "![confusion matrix](figures/confusion_soup.png)", "",
+        f"**Submitted: {submitted_title}.** Why: {result.choice_reason}.", "",
+    ]
+    if result.test_table is not None:
+        lines += ["## Test split (against the key)", "",
+                  "Every member, probe and combination method (fitted on all of Development) on the test split; "
+                  f"the submitted system is {submitted_title}.", "", format_table(result.test_table), ""]
+    lines += [
+        "## Submitted method on Development (out-of-fold)", "",
+        "![confusion matrix](figures/confusion_submitted.png)", "",
         "## Per-class F1", "",
         "| model | " + " | ".join(codes) + " |", "|---|" + "---|" * count,
         *[f"| {name} | " + " | ".join(f"{v:.3f}" for v in values) + " |" for name, values in f1_values.items()], "",

@@ -1,12 +1,15 @@
 """Model bundles: everything ``toolkit predict`` needs to apply a trained system to new audio.
 
-``export_bundle`` reads an ensemble directory (``soup.json`` written by ``toolkit ensemble``,
-which names the member directories in input order), each member's ``best.pt``, the encoder
-configs ``<encoder_dir>/<stream>.yaml`` of every stream the members use, and the ASR options;
-it writes a directory::
+``export_bundle`` reads an ensemble directory (``system.json`` written by ``toolkit ensemble``:
+the submitted combiner and the member directories in input order), each member's ``best.pt``
+(a DeepSER member) or ``probe.npz`` + ``probe.json`` (a probe member), the encoder configs
+``<encoder_dir>/<stream>.yaml`` of every stream the members use, and the ASR options; it writes a
+directory::
 
-    bundle.json               format, classes, members (name, streams), encoder specs per stream, ASR options, soup
-    members/<name>/best.pt    each member's selected checkpoint (loadable with load_member)
+    bundle.json               format, classes, members (name, kind, streams), encoder specs per stream,
+                              ASR options, the combiner (method and weights)
+    members/<name>/best.pt    a DeepSER member's selected checkpoint (loadable with load_member), or
+    members/<name>/probe.*    a probe member
     models/<name>/            copies of encoder / ASR models given as local paths (hub names and
                               ``package:`` models are resolved where the bundle is used)
 
@@ -25,21 +28,27 @@ from typing import Dict, List, Optional, Sequence
 
 from toolkit.emotions import CHALLENGE, Inventory
 from toolkit.ensemble.meta_classifier import LinearWeights
+from toolkit.ensemble.methods import SOUP, BestMember, Combiner, Linear, combiner_from_dict
 from toolkit.ensemble.members import inputs_per_member
+from toolkit.probes.run import PROBE_ARRAYS, PROBE_DESCRIPTION, is_probe
 from toolkit.utils.atomic import PathLike
 from toolkit.utils.errors import ToolkitError
 
 logger = logging.getLogger(__name__)
 
 BUNDLE_FORMAT = "toolkit.bundle"
-BUNDLE_VERSION = 1
+#: 2: a combiner of any method and probe members; 1 (still read): a soup over DeepSER members.
+BUNDLE_VERSION = 2
 TEXT_KINDS = ("hf_text",)
+SYSTEM_FILE = "system.json"
+DEEPSER, PROBE = "deepser", "probe"
 
 
 @dataclass
 class BundleMember:
     name: str
     streams: List[str]
+    kind: str = DEEPSER
 
 
 @dataclass
@@ -50,9 +59,9 @@ class Bundle:
     members: List[BundleMember]
     encoders: Dict[str, Dict]     # stream name -> EncoderSpec fields
     asr: Optional[Dict]           # AsrOptions fields, None when no stream needs a transcript
-    soup: LinearWeights
+    combiner: Combiner
     source: Dict = field(default_factory=dict)
-    inventory: Inventory = CHALLENGE  # the classes the soup's logits are over, in order
+    inventory: Inventory = CHALLENGE  # the classes the combiner's probabilities are over, in order
 
     def member_dir(self, name: str) -> Path:
         return self.root / "members" / name
@@ -110,31 +119,33 @@ def export_bundle(
     copy_models: bool = True,
     force: bool = False,
 ) -> Path:
-    """Write a self-contained bundle of the soup in ``ensemble_dir``; returns ``bundle_dir``."""
+    """Write a self-contained bundle of the system in ``ensemble_dir``; returns ``bundle_dir``."""
     from toolkit.features.encoders import EncoderSpec
     from toolkit.training.checkpoint import read_checkpoint
 
     ensemble_dir, bundle_dir, encoder_dir = Path(ensemble_dir), Path(bundle_dir), Path(encoder_dir)
-    soup_path = ensemble_dir / "soup.json"
-    if not soup_path.is_file():
-        raise ToolkitError(f"{soup_path}: not found; run toolkit ensemble --out-dir {ensemble_dir} first")
-    soup = json.loads(soup_path.read_text(encoding="utf-8"))
+    system_path = ensemble_dir / SYSTEM_FILE
+    if not system_path.is_file():
+        raise ToolkitError(f"{system_path}: not found; run toolkit ensemble --out-dir {ensemble_dir} first")
+    system = json.loads(system_path.read_text(encoding="utf-8"))
     if bundle_dir.exists() and not force:
         raise ToolkitError(f"{bundle_dir}: already exists; remove it or pass --force to replace it")
 
-    inventory = Inventory.from_list(soup["classes"], str(soup_path)) if "classes" in soup else CHALLENGE
+    inventory = Inventory.from_list(system["classes"], str(system_path))
+    combiner = combiner_from_dict(system["combiner"], str(system_path))
     members: List[BundleMember] = []
-    checkpoints = {}
-    for name, member_dir in zip(soup["members"], soup["member_dirs"]):
-        payload = read_checkpoint(Path(member_dir) / "best.pt")
-        streams = [stream["name"] for stream in payload["streams"]]
-        members.append(BundleMember(name=name, streams=streams))
-        checkpoints[name] = Path(member_dir) / "best.pt"
-    weights = LinearWeights.from_dict(soup["soup"])
-    per_member = inputs_per_member(inventory.num_classes)
-    if weights.weight.shape[1] != per_member * len(members) or weights.num_classes != inventory.num_classes:
-        raise ToolkitError(f"{soup_path}: soup expects {weights.weight.shape[1]} inputs and {weights.num_classes} "
-                           f"classes, not {len(members)} members x {per_member} over {inventory.num_classes} classes")
+    sources: Dict[str, List[Path]] = {}
+    for name, member_dir in zip(system["members"], system["member_dirs"]):
+        member_dir = Path(member_dir)
+        if is_probe(member_dir):
+            description = json.loads((member_dir / PROBE_DESCRIPTION).read_text(encoding="utf-8"))
+            members.append(BundleMember(name=name, streams=description["streams"], kind=PROBE))
+            sources[name] = [member_dir / PROBE_DESCRIPTION, member_dir / PROBE_ARRAYS]
+        else:
+            payload = read_checkpoint(member_dir / "best.pt")
+            members.append(BundleMember(name=name, streams=[stream["name"] for stream in payload["streams"]]))
+            sources[name] = [member_dir / "best.pt"]
+    _check_combiner(combiner, len(members), inventory, system_path)
 
     tmp = bundle_dir.with_name(f"{bundle_dir.name}.tmp-{os.getpid()}")
     if tmp.exists():
@@ -158,9 +169,10 @@ def export_bundle(
             if copy_models:
                 asr["model"] = _copy_model(str(asr["model"]), tmp, "asr")
         for member in members:
-            target = tmp / "members" / member.name / "best.pt"
-            target.parent.mkdir(parents=True)
-            shutil.copy2(checkpoints[member.name], target)
+            target = tmp / "members" / member.name
+            target.mkdir(parents=True)
+            for source in sources[member.name]:
+                shutil.copy2(source, target / source.name)
         description = {
             "format": BUNDLE_FORMAT,
             "format_version": BUNDLE_VERSION,
@@ -168,8 +180,9 @@ def export_bundle(
             "members": [dataclasses.asdict(member) for member in members],
             "encoders": encoders,
             "asr": asr,
-            "soup": weights.to_dict(),
-            "source": {"ensemble_dir": str(ensemble_dir.resolve()), "config": soup.get("config")},
+            "combiner": combiner.to_dict(),
+            "source": {"ensemble_dir": str(ensemble_dir.resolve()), "submitted": system.get("submitted"),
+                       "choice": system.get("choice"), "config": system.get("config")},
         }
         (tmp / "bundle.json").write_text(json.dumps(description, indent=2) + "\n", encoding="utf-8")
         if bundle_dir.exists():
@@ -195,29 +208,49 @@ def load_bundle(bundle_dir: PathLike) -> Bundle:
         raise ToolkitError(f"{path}: not a toolkit bundle (format {raw.get('format')!r})")
     if raw.get("format_version", 0) > BUNDLE_VERSION:
         raise ToolkitError(f"{path}: written by a newer toolkit (format {raw['format_version']}); upgrade the toolkit")
+    combiner = combiner_from_dict(raw["combiner"], str(path)) if "combiner" in raw else \
+        Linear(LinearWeights.from_dict(raw["soup"]), SOUP)
     bundle = Bundle(
         root=root,
         members=[BundleMember(**member) for member in raw["members"]],
         encoders=raw["encoders"],
         asr=raw.get("asr"),
-        soup=LinearWeights.from_dict(raw["soup"]),
+        combiner=combiner,
         source=raw.get("source", {}),
         inventory=Inventory.from_list(raw["classes"], str(path)) if "classes" in raw else CHALLENGE,
     )
-    missing = [str(bundle.member_dir(m.name) / "best.pt") for m in bundle.members if not (bundle.member_dir(m.name) / "best.pt").is_file()]
+    _check_combiner(bundle.combiner, len(bundle.members), bundle.inventory, path)
+    needed = [bundle.member_dir(m.name) / (PROBE_ARRAYS if m.kind == PROBE else "best.pt") for m in bundle.members]
+    missing = [str(file) for file in needed if not file.is_file()]
     if missing:
-        raise ToolkitError(f"{path}: member checkpoint(s) missing: {', '.join(missing)}; re-export the bundle")
+        raise ToolkitError(f"{path}: member file(s) missing: {', '.join(missing)}; re-export the bundle")
     unknown = [s for s in bundle.streams if s not in bundle.encoders]
     if unknown:
         raise ToolkitError(f"{path}: no encoder spec for stream(s) {', '.join(unknown)}; re-export the bundle")
     return bundle
 
 
+def _check_combiner(combiner: Combiner, members: int, inventory: Inventory, where: Path) -> None:
+    """A combiner must fit the members and the classes."""
+    if isinstance(combiner, BestMember) and not 0 <= combiner.member < members:
+        raise ToolkitError(f"{where}: the best-member combiner names member {combiner.member} of {members}")
+    if not isinstance(combiner, Linear):
+        return
+    weights = combiner.weights
+    per_member = inputs_per_member(inventory.num_classes)
+    if weights.weight.shape[1] != per_member * members or weights.num_classes != inventory.num_classes:
+        raise ToolkitError(f"{where}: the {combiner.method} expects {weights.weight.shape[1]} inputs and "
+                           f"{weights.num_classes} classes, not {members} members x {per_member} over "
+                           f"{inventory.num_classes} classes")
+
+
 def load_members(bundle: Bundle, device: str = "cpu") -> List:
-    """The members' DeepSER models (eval mode), in the soup's input order."""
+    """The members in the combiner's input order: DeepSER models (eval mode) or ``LinearProbe`` objects."""
+    from toolkit.probes.run import load_probe
     from toolkit.training.checkpoint import load_member
 
-    return [load_member(bundle.member_dir(member.name), device=device)[0] for member in bundle.members]
+    return [load_probe(bundle.member_dir(member.name)) if member.kind == PROBE
+            else load_member(bundle.member_dir(member.name), device=device)[0] for member in bundle.members]
 
 
 def text_streams(bundle: Bundle) -> Sequence[str]:

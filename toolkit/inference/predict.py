@@ -1,4 +1,4 @@
-"""Apply an exported bundle to audio files: transcription, features, members, soup.
+"""Apply an exported bundle to audio files: transcription, features, members, the combiner.
 
 Reads a bundle (:mod:`toolkit.inference.bundle`) and audio files (any format soundfile reads;
 resampled to 16 kHz mono); writes nothing itself (the CLI prints or saves the rows). Files are
@@ -16,16 +16,17 @@ from typing import Dict, Iterator, List, Optional, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from toolkit.emotions import ATTRIBUTE_MAX, ATTRIBUTE_MIN, ATTRIBUTES, CHALLENGE, Inventory
+from toolkit.emotions import ATTRIBUTES, CHALLENGE, Inventory
 from toolkit.ensemble.members import softmax
-from toolkit.inference.bundle import Bundle, load_bundle, load_members, text_streams
+from toolkit.ensemble.methods import MemberOutputs
+from toolkit.inference.bundle import PROBE, Bundle, load_bundle, load_members, text_streams
 from toolkit.utils.atomic import PathLike
 from toolkit.utils.errors import ToolkitError
 
 logger = logging.getLogger(__name__)
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
-STAGES = ("audio", "asr", "features", "members", "soup")
+STAGES = ("audio", "asr", "features", "members", "combiner")
 
 
 @dataclass
@@ -104,6 +105,7 @@ class Predictor:
 
     def predict_batch(self, paths: Sequence[Path]) -> List[FilePrediction]:
         from toolkit.data.audio import TARGET_SAMPLE_RATE, load_audio
+        from toolkit.probes.pooling import pool_utterances
         from toolkit.training.inference import predict_batch
 
         results = [FilePrediction(file=str(path), inventory=self.bundle.inventory) for path in paths]
@@ -151,21 +153,25 @@ class Predictor:
         if not kept:
             return results
         started = time.perf_counter()
-        blocks = []
+        posteriors, member_attributes = [], []
         for member, model in zip(self.bundle.members, self.models):
-            logits, attributes = predict_batch(model, {s: [features[s][i] for i in kept] for s in member.streams})
-            blocks.append(np.concatenate([softmax(logits.astype(np.float64)), attributes.astype(np.float64)], axis=1))
+            arrays = {stream: [features[stream][i] for i in kept] for stream in member.streams}
+            if member.kind == PROBE:
+                logits, attributes = model.predict(pool_utterances([arrays[stream] for stream in member.streams]))
+            else:
+                logits, attributes = predict_batch(model, arrays)
+            posteriors.append(softmax(logits.astype(np.float64)))
+            member_attributes.append(attributes.astype(np.float64))
         self.times.add("members", started)
 
         started = time.perf_counter()
-        logits, attributes = self.bundle.soup.apply(np.concatenate(blocks, axis=1))
-        probabilities = softmax(logits)
-        attributes = np.clip(attributes, ATTRIBUTE_MIN, ATTRIBUTE_MAX)
+        probabilities, attributes = self.bundle.combiner.apply(
+            MemberOutputs(np.stack(posteriors), np.stack(member_attributes)))
         for row, index in enumerate(kept):
             results[index].probabilities = probabilities[row]
             results[index].attributes = attributes[row]
             results[index].emo_class = self.bundle.inventory.codes[int(probabilities[row].argmax())]
-        self.times.add("soup", started)
+        self.times.add("combiner", started)
         return results
 
     def predict_files(self, paths: Sequence[Path], batch_size: int = 8, progress: bool = True) -> Iterator[FilePrediction]:

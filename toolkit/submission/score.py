@@ -17,7 +17,7 @@ import numpy as np
 
 from toolkit.data.inventory import read_inventory
 from toolkit.emotions import ATTRIBUTES, CHALLENGE, Inventory
-from toolkit.metrics import attribute_ccc, macro_f1
+from toolkit.metrics import attribute_ccc, confusion_scores, macro_f1
 from toolkit.submission.formats import ATTRIBUTES_TASK, CATEGORICAL, TASK_TITLES
 from toolkit.submission.reference import Reference, read_reference
 from toolkit.submission.validate import ValidationReport, validate_submission
@@ -138,22 +138,6 @@ def categorical_scores(true: np.ndarray, pred: np.ndarray, inventory: Inventory 
     return metrics, per_class, confusion_matrix(true, pred, labels=labels)
 
 
-def _resampled_categorical(true: np.ndarray, pred: np.ndarray, num_classes: int) -> Dict[str, float]:
-    # From the confusion counts, exactly as sklearn defines them (zero_division=0); sklearn's
-    # per-call input checks would dominate thousands of bootstrap resamples.
-    counts = np.bincount(true * num_classes + pred, minlength=num_classes**2).reshape(num_classes, num_classes)
-    hits = np.diag(counts).astype(np.float64)
-    true_totals, pred_totals = counts.sum(axis=1), counts.sum(axis=0)
-    denominator = true_totals + pred_totals
-    f1 = np.divide(2 * hits, denominator, out=np.zeros(num_classes), where=denominator > 0)
-    present = true_totals > 0
-    return {
-        "macro_f1": float(f1.mean()),
-        "accuracy": float(hits.sum() / len(true)),
-        "uar": float((hits[present] / true_totals[present]).mean()),
-    }
-
-
 def _resampled_attributes(true: np.ndarray, pred: np.ndarray) -> Dict[str, float]:
     scores = attribute_ccc(true, pred)
     return {f"ccc_{name}": value for name, value in scores.items()}
@@ -166,7 +150,7 @@ def bootstrap_intervals(true: np.ndarray, pred: np.ndarray, task: str, resamples
 
     def statistic(true_rows, pred_rows):
         if task == CATEGORICAL:
-            return _resampled_categorical(true_rows, pred_rows, num_classes)
+            return confusion_scores(true_rows, pred_rows, num_classes)
         return _resampled_attributes(true_rows, pred_rows)
 
     rng = np.random.default_rng(seed)
