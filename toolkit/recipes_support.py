@@ -8,6 +8,10 @@ nothing; prints tab-separated lines for ``run.sh`` to read::
         -> <stream> TAB <encoder yaml>            (one line per stream any member uses)
     python -m toolkit.recipes_support members conf/ensemble.yaml
         -> <member> TAB <train yaml> TAB [s1,s2] [TAB <override>]...
+    python -m toolkit.recipes_support probes conf/ensemble.yaml
+        -> <probe> TAB <train yaml> TAB [streams]  (one per stream, and all_streams over every stream)
+    python -m toolkit.recipes_support folds data/prepare_summary.json  -> 1 2 3 4 5
+    python -m toolkit.recipes_support fold-table exp/<tag> --folds "1 2 3"  -> exp/<tag>/folds.md, folds.json
 
 and writes leaderboard files from a prediction file (``toolkit/predictions.py`` format)::
 
@@ -27,7 +31,7 @@ The ensemble config::
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import click
 
@@ -35,6 +39,8 @@ from toolkit.utils.atomic import PathLike
 from toolkit.utils.errors import ToolkitError
 
 _MEMBER_KEYS = {"name", "streams", "overrides", "train_config", "description"}
+#: The recipes' probe over every stream the members use.
+ALL_STREAMS_PROBE = "all_streams"
 _TOP_KEYS = {"train_config", "members", "description"}
 
 
@@ -129,6 +135,49 @@ def members(ensemble_conf: str) -> None:
     for member in load_ensemble_config(ensemble_conf):
         fields = [member.name, member.train_config, "[" + ",".join(member.streams) + "]", *member.overrides]
         click.echo("\t".join(fields))
+
+
+def probe_specs(members: List[Member]) -> List[Tuple[str, str, List[str]]]:
+    """(name, training config, streams) of the recipe's probes: one per stream, one over all of them."""
+    streams = ensemble_streams(members)
+    config = members[0].train_config
+    specs = [(stream, config, [stream]) for stream in streams]
+    if len(streams) > 1:
+        specs.append((ALL_STREAMS_PROBE, config, streams))
+    return specs
+
+
+@cli.command()
+@click.argument("ensemble_conf", type=click.Path(dir_okay=False))
+def probes(ensemble_conf: str) -> None:
+    """Print each probe of the recipe: name, training config (for its data section), streams as a YAML list."""
+    for name, config, streams in probe_specs(load_ensemble_config(ensemble_conf)):
+        click.echo("\t".join([name, config, "[" + ",".join(streams) + "]"]))
+
+
+@cli.command()
+@click.argument("summary", type=click.Path(exists=True, dir_okay=False))
+def folds(summary: str) -> None:
+    """Print the fold numbers a stage-0 summary (prepare_summary.json) records, space-separated."""
+    import json
+
+    from toolkit.corpora.folds import fold_numbers
+
+    numbers = fold_numbers(json.loads(Path(summary).read_text(encoding="utf-8")))
+    if not numbers:
+        raise ToolkitError(f"{summary}: no folds; this corpus was prepared without a fold protocol")
+    click.echo(" ".join(map(str, numbers)))
+
+
+@cli.command("fold-table")
+@click.argument("exp_root", type=click.Path(exists=True, file_okay=False))
+@click.option("--folds", "fold_list", required=True, help="Space-separated fold numbers, e.g. '1 2 3 4 5'.")
+def fold_table(exp_root: str, fold_list: str) -> None:
+    """Write EXP_ROOT/folds.md and folds.json: UA, WA, Macro-F1 of every system per fold, mean ± std."""
+    from toolkit.ensemble.cross_validation import write_fold_table
+
+    path = write_fold_table(exp_root, [int(fold) for fold in fold_list.split()])
+    click.echo(path.read_text(encoding="utf-8"), nl=False)
 
 
 @cli.command("write-submissions")

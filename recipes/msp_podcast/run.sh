@@ -4,9 +4,9 @@
 #   0 manifests and soft labels           toolkit prepare msp-podcast
 #   1 Whisper transcripts (sharded)       toolkit transcribe
 #   2 frozen encoder features (sharded)   toolkit extract, every stream of conf/ensemble.yaml
-#   3 MEDUSA stage 1 for every member     toolkit train --medusa-stage 1
+#   3 probes; MEDUSA stage 1 per member   toolkit probe, toolkit train --medusa-stage 1
 #   4 MEDUSA stage 2 (balanced)           toolkit train --medusa-stage 2
-#   5 meta-classifier and soup            toolkit ensemble
+#   5 combination methods, submitted one  toolkit ensemble (--combine auto; soup: the paper)
 #   6 leaderboard files, validated; Development (and test3 with --test_key) scored
 # Usage: bash run.sh --msp_root /data/MSP-Podcast [--stage N] [--stop_stage M] [options]; --help lists
 # the options. Relative paths are relative to this directory. Every step writes a done marker, so a
@@ -85,7 +85,8 @@ if run_stage 2; then
 fi
 
 if run_stage 3; then
-    stage_begin 3 "MEDUSA stage 1: every member on the full training data"
+    stage_begin 3 "linear probes (the baseline), then MEDUSA stage 1: every member on the full training data"
+    probe_streams
     train_members 1
     stage_end
 fi

@@ -42,3 +42,29 @@ def test_predict_exits_non_zero_when_a_file_fails(tmp_path, fbank_system):
 def test_the_predict_module_does_not_import_torch_at_import_time():
     code = "import sys, toolkit.cli.predict, toolkit.cli.ensemble; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_predict_a_manifest_onto_another_corpus_classes_and_write_leaderboard_files(tmp_path, fbank_system):
+    import pandas as pd
+
+    ensemble_dir, encoder_dir = fbank_system
+    runner = CliRunner()
+    assert runner.invoke(main, ["export", str(ensemble_dir), str(tmp_path / "bundle"), "--encoder-dir",
+                                str(encoder_dir)]).exit_code == 0
+    paths = write_audio(tmp_path / "audio", 3)
+    manifest = tmp_path / "data" / "fold1" / "test" / "manifest.csv"
+    manifest.parent.mkdir(parents=True)
+    pd.DataFrame({"FileName": ["a.wav", "b.wav", "c.wav"], "EmoClass": ["A", "S", "N"],
+                  "soft_A": "", "soft_S": "", "soft_H": "", "soft_N": "", "path": [str(p) for p in paths]}
+                 ).to_csv(manifest, index=False)
+    result = runner.invoke(main, ["predict", str(tmp_path / "bundle"), "--manifest", str(manifest), "--format", "json",
+                                  "--submissions-dir", str(tmp_path / "subs"), "--tag", "cross", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [row["FileName"] for row in rows] == ["a.wav", "b.wav", "c.wav"]
+    # the system's 8 classes restricted to the manifest's 4 and renormalised
+    assert all(row["EmoClass"] in "ASHN" and abs(sum(row[f"prob_{c}"] for c in "ASHN") - 1) < 1e-4 for row in rows)
+    assert "prob_U" not in rows[0]
+    scored = runner.invoke(main, ["score", str(tmp_path / "subs" / "cross_categorical.csv"), "--reference", str(manifest)])
+    assert scored.exit_code == 0, scored.output
+    assert runner.invoke(main, ["predict", str(tmp_path / "bundle"), "--device", "cpu"]).exit_code == 1

@@ -50,7 +50,7 @@ def test_stages_write_the_documented_files(trained):
     exp, first, second, stage1_rows = trained
     assert first.finished and second.finished and stage1_rows == 4
     for name in ("best.pt", "config.yaml", "metrics.png", "stage1/best.pt", "stage1/last.pt", ".stage1.done",
-                 ".stage2.done", "stage2/last.pt"):
+                 ".stage2.done", "stage2/last.pt", "stage1/predictions/test3.csv"):
         assert (exp / name).exists(), name
     assert (exp / "metrics.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     metrics = pd.read_csv(exp / "metrics.csv")

@@ -57,21 +57,40 @@ def _write(rows, output_format: str, stream) -> None:
 
 @click.command(context_settings={"show_default": True})
 @click.argument("bundle_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.argument("audio", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("audio", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Predict the utterances of a manifest (its path column) instead of AUDIO; rows carry its FileNames.")
+@click.option("--classes", default=None, metavar="CODES",
+              help="Classes to predict, when they differ from the system's (another corpus's). Default: --manifest's "
+                   "classes (its soft-label columns), else the system's.")
+@click.option("--class-map", default=None, metavar="MAP",
+              help="System class -> target class pairs beyond the shared codes, e.g. 'E=H,C=-' (or a YAML file); "
+                   "mapped probabilities are summed and renormalised over the target classes.")
+@click.option("--submissions-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="With --manifest: also write <tag>_categorical.csv and <tag>_attributes.csv there, validated.")
+@click.option("--tag", default="predict", help="Name of the leaderboard-style files of --submissions-dir.")
 @click.option("--format", "output_format", default="table", type=click.Choice(["table", "csv", "json"]))
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the rows here instead of stdout.")
 @click.option("--batch-size", default=8, type=int, help="Files processed together (bounds memory).")
 @click.option("--device", default="auto", help="auto, cpu, cuda or cuda:N.")
-def predict(bundle_dir: Path, audio: Sequence[Path], output_format: str, output: Optional[Path], batch_size: int,
-            device: str) -> None:
-    """Class, 8 probabilities and 3 attributes for each AUDIO file (or every audio file in a directory)."""
-    from toolkit.inference.predict import Predictor, find_audio
+def predict(bundle_dir: Path, audio: Sequence[Path], manifest: Optional[Path], classes: Optional[str],
+            class_map: Optional[str], submissions_dir: Optional[Path], tag: str, output_format: str,
+            output: Optional[Path], batch_size: int, device: str) -> None:
+    """Class, class probabilities and 3 attributes for each AUDIO file (or audio directory, or --manifest row)."""
+    from toolkit.inference.predict import Predictor, find_audio, manifest_audio, target_class_map, write_files
     from toolkit.utils.atomic import atomic_path
+    from toolkit.utils.errors import ToolkitError
 
-    paths = find_audio(audio)
-    predictor = Predictor(bundle_dir, device=device)
-    rows = [result.as_row() for result in predictor.predict_files(paths, batch_size=batch_size)]
+    if bool(audio) == bool(manifest):
+        raise ToolkitError("give AUDIO files or directories, or --manifest, not both or neither")
+    if submissions_dir is not None and manifest is None:
+        raise ToolkitError("--submissions-dir writes one row per FileName of --manifest; give --manifest")
+    file_names, paths = manifest_audio(manifest) if manifest else ([], find_audio(audio))
+    predictor = Predictor(bundle_dir, device=device, class_map=target_class_map(bundle_dir, manifest, classes, class_map))
+    results = list(predictor.predict_files(paths, batch_size=batch_size))
+    rows = [dict({"FileName": name} if manifest else {}, **result.as_row())
+            for name, result in zip(file_names or paths, results)]
     if output is None:
         _write(rows, output_format, sys.stdout)
     else:
@@ -83,3 +102,6 @@ def predict(bundle_dir: Path, audio: Sequence[Path], output_format: str, output:
         click.echo(f"error: {len(failed)} of {len(rows)} file(s) could not be predicted (see the error column), "
                    f"e.g. {failed[0]['file']}: {failed[0]['error']}", err=True)
         sys.exit(1)
+    if submissions_dir is not None:
+        for path in write_files(results, file_names, submissions_dir, tag, predictor.inventory):
+            click.echo(f"wrote {path}", err=True)

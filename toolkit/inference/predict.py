@@ -11,11 +11,12 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 from tqdm import tqdm
 
+from toolkit.class_map import ClassMap, map_probabilities
 from toolkit.emotions import ATTRIBUTES, CHALLENGE, Inventory
 from toolkit.ensemble.members import softmax
 from toolkit.ensemble.methods import MemberOutputs
@@ -81,11 +82,18 @@ def find_audio(inputs: Sequence[PathLike]) -> List[Path]:
 class Predictor:
     """A loaded bundle: members, encoders and (for text streams) the recogniser, on one device."""
 
-    def __init__(self, bundle: "Bundle | PathLike", device: str = "auto"):
+    def __init__(self, bundle: "Bundle | PathLike", device: str = "auto", class_map: Optional[ClassMap] = None):
+        """``class_map``: map the system's classes onto another corpus's (cross-corpus evaluation);
+        its source must be the bundle's inventory."""
         from toolkit.features.encoders import load_encoder
         from toolkit.utils.device import resolve_device
 
         self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+        if class_map is not None and class_map.source != self.bundle.inventory:
+            raise ToolkitError(f"the class map is from {class_map.source.describe()}, but the bundle predicts "
+                               f"{self.bundle.inventory.describe()}")
+        self.class_map = class_map
+        self.inventory = class_map.target if class_map is not None else self.bundle.inventory
         self.device = resolve_device(device)
         self.models = load_members(self.bundle, device=str(self.device))
         self.encoders = {stream: load_encoder(self.bundle.encoder_spec(stream), self.device) for stream in self.bundle.streams}
@@ -108,7 +116,7 @@ class Predictor:
         from toolkit.probes.pooling import pool_utterances
         from toolkit.training.inference import predict_batch
 
-        results = [FilePrediction(file=str(path), inventory=self.bundle.inventory) for path in paths]
+        results = [FilePrediction(file=str(path), inventory=self.inventory) for path in paths]
         waveforms: Dict[int, np.ndarray] = {}
         started = time.perf_counter()
         for index, path in enumerate(paths):
@@ -167,10 +175,12 @@ class Predictor:
         started = time.perf_counter()
         probabilities, attributes = self.bundle.combiner.apply(
             MemberOutputs(np.stack(posteriors), np.stack(member_attributes)))
+        if self.class_map is not None:
+            probabilities = map_probabilities(probabilities, self.class_map)
         for row, index in enumerate(kept):
             results[index].probabilities = probabilities[row]
             results[index].attributes = attributes[row]
-            results[index].emo_class = self.bundle.inventory.codes[int(probabilities[row].argmax())]
+            results[index].emo_class = self.inventory.codes[int(probabilities[row].argmax())]
         self.times.add("combiner", started)
         return results
 
@@ -182,3 +192,42 @@ class Predictor:
                 batch = list(paths[start:start + batch_size])
                 yield from self.predict_batch(batch)
                 bar.update(len(batch))
+
+
+def manifest_audio(manifest: PathLike) -> Tuple[List[str], List[Path]]:
+    """(FileNames, audio paths) of a manifest's rows, in its order."""
+    from toolkit.data.manifest import read_manifest
+
+    frame = read_manifest(manifest)
+    missing = [name for name, path in zip(frame["FileName"], frame["path"]) if not Path(path).is_file()]
+    if missing:
+        raise ToolkitError(f"{manifest}: {len(missing)} row(s) name audio that does not exist (first: {missing[0]}); "
+                           "fix the path column or re-run stage 0")
+    return list(frame["FileName"]), [Path(path) for path in frame["path"]]
+
+
+def target_class_map(bundle_dir: PathLike, manifest: Optional[PathLike], classes: Optional[str],
+                     spec: Optional[str]) -> Optional[ClassMap]:
+    """The class map onto ``classes`` (or the manifest's inventory), None when the system's classes are wanted."""
+    from toolkit.class_map import build_class_map
+    from toolkit.data.inventory import read_inventory
+
+    source = load_bundle(bundle_dir).inventory
+    target = Inventory.parse(classes) if classes else (read_inventory(manifest, default=source) if manifest else source)
+    if target == source and not spec:
+        return None
+    class_map = build_class_map(source, target, spec)
+    logger.info("cross-corpus: %s", class_map.describe())
+    if class_map.unreachable():
+        logger.warning("no class of the system maps to %s: it is never predicted (give pairs with --class-map)",
+                       ", ".join(class_map.unreachable()))
+    return class_map
+
+
+def write_files(results: Sequence[FilePrediction], file_names: Sequence[str], out_dir: PathLike, tag: str,
+                inventory: Inventory) -> Tuple[Path, Path]:
+    """Both leaderboard-style files of the predictions, one row per FileName, validated before they land."""
+    from toolkit.submission.write import write_submissions
+
+    return write_submissions(out_dir, tag, list(file_names), [result.emo_class for result in results],
+                             np.stack([result.attributes for result in results]), classes=inventory.codes)

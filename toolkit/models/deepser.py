@@ -70,9 +70,11 @@ class StreamLeg(nn.Module):
     encoder, pooling."""
 
     def __init__(self, spec: StreamSpec, hidden_dim: int, num_layers: int, num_heads: int, ff_dim: int,
-                 dropout: float, pooling: str, attention_dropout: Optional[float] = None):
+                 dropout: float, pooling: str, attention_dropout: Optional[float] = None,
+                 utterance_normalization: bool = False):
         super().__init__()
         self.spec = spec
+        self.utterance_normalization = utterance_normalization
         # Global mean and std of the stream's features, set from training data before stage 1
         # (identity until then); buffers, so checkpoints carry them to stage 2 and inference.
         self.register_buffer("input_mean", torch.zeros(spec.store_dim))
@@ -84,6 +86,8 @@ class StreamLeg(nn.Module):
         self.pooling = build_pooling(pooling, hidden_dim)
 
     def forward(self, features: torch.Tensor, padding_mask: torch.Tensor):
+        if self.utterance_normalization:
+            features = normalise_utterances(features, padding_mask)
         features = (features - self.input_mean) / self.input_std
         if self.layer_logits is not None:
             batch, frames, _ = features.shape
@@ -98,7 +102,8 @@ class DeepSER(nn.Module):
 
     def __init__(self, streams: Sequence[StreamSpec], hidden_dim: int = 512, num_layers: int = 2, num_heads: int = 1,
                  ff_dim: int = 2048, dropout: float = 0.1, pooling: str = "mean", fusion: str = "deep",
-                 attention_dropout: Optional[float] = None, num_classes: int = CHALLENGE.num_classes):
+                 attention_dropout: Optional[float] = None, num_classes: int = CHALLENGE.num_classes,
+                 utterance_normalization: Sequence[str] = ()):
         super().__init__()
         if not streams:
             raise ValueError("DeepSER needs at least one input stream")
@@ -107,7 +112,8 @@ class DeepSER(nn.Module):
         self.streams = list(streams)
         self.fusion = fusion
         self.legs = nn.ModuleList(
-            StreamLeg(spec, hidden_dim, num_layers, num_heads, ff_dim, dropout, pooling, attention_dropout)
+            StreamLeg(spec, hidden_dim, num_layers, num_heads, ff_dim, dropout, pooling, attention_dropout,
+                      spec.name in utterance_normalization)
             for spec in self.streams
         )
         pooled_dim = self.legs[0].pooling.output_dim
@@ -127,6 +133,9 @@ class DeepSER(nn.Module):
         if len(statistics) != len(self.legs):
             raise ValueError(f"expected statistics for {len(self.legs)} streams, got {len(statistics)}")
         for leg, (mean, std) in zip(self.legs, statistics):
+            if leg.utterance_normalization:
+                # Normalised per utterance already; statistics of the raw features do not apply.
+                continue
             leg.input_mean.copy_(torch.as_tensor(mean, dtype=leg.input_mean.dtype))
             leg.input_std.copy_(torch.as_tensor(std, dtype=leg.input_std.dtype))
 
@@ -153,6 +162,16 @@ class DeepSER(nn.Module):
         return logits, attributes
 
 
+def normalise_utterances(features: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
+    """Each utterance's frames minus their mean, over their standard deviation (padding excluded)."""
+    keep = (~padding_mask).unsqueeze(-1).to(features.dtype)
+    count = keep.sum(dim=1, keepdim=True).clamp(min=1.0)
+    mean = (features * keep).sum(dim=1, keepdim=True) / count
+    variance = (((features - mean) * keep) ** 2).sum(dim=1, keepdim=True) / count
+    # The floor keeps a constant dimension (or a one-frame utterance) finite.
+    return (features - mean) / (variance + 1e-5).sqrt()
+
+
 def mix_hidden(hidden: torch.Tensor, mix: Optional[Mix]) -> torch.Tensor:
     """Manifold MixUp: λ·h + (1−λ)·h[perm] (identity when ``mix`` is None)."""
     if mix is None:
@@ -174,4 +193,5 @@ def build_model(streams: Sequence[StreamSpec], model_config, num_classes: int = 
         fusion=model_config.fusion,
         attention_dropout=model_config.attention_dropout,
         num_classes=num_classes,
+        utterance_normalization=model_config.utterance_normalization,
     )

@@ -15,6 +15,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from toolkit.class_map import ClassMap
 from toolkit.data.inventory import read_inventory
 from toolkit.emotions import ATTRIBUTES, CHALLENGE, Inventory
 from toolkit.metrics import attribute_ccc, confusion_scores, macro_f1
@@ -85,7 +86,8 @@ def _json_float(value: float) -> Optional[float]:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def _categorical_arrays(reference: Reference, records: Dict[str, object], unscored: Counter, inventory: Inventory):
+def _categorical_arrays(reference: Reference, records: Dict[str, object], unscored: Counter, inventory: Inventory,
+                        class_map: Optional[ClassMap]):
     if not reference.has_classes:
         raise ToolkitError(f"{reference.path}: no EmoClass column, so Task 1 cannot be scored against it")
     true, pred = [], []
@@ -93,7 +95,9 @@ def _categorical_arrays(reference: Reference, records: Dict[str, object], unscor
         code = reference.classes[name]
         if code in inventory.codes:
             true.append(inventory.index(code))
-            pred.append(inventory.index(records[name]))  # type: ignore[arg-type]
+            predicted = str(records[name])
+            # A class the map sends nowhere is an error for the true class (index -1 matches no label).
+            pred.append(class_map.target_index(predicted) if class_map is not None else inventory.index(predicted))
         else:
             unscored[f"EmoClass {code or '(empty)'}"] += 1
     return np.array(true, dtype=np.int64), np.array(pred, dtype=np.int64)
@@ -175,20 +179,25 @@ def score_submission(
     seed: int = 42,
     max_per_code: int = 10,
     inventory: Optional[Inventory] = None,
+    class_map: Optional[ClassMap] = None,
 ) -> ScoreResult:
     """Validate ``submission`` against the reference's FileNames, then score it.
 
     ``inventory``: the classes to score over (default: the reference manifest's, the challenge's 8
     for a file without soft-label columns). Every reference FileName must have a row; rows whose
     reference label cannot be scored (EmoClass X/O/empty or outside the inventory for Task 1,
-    empty attributes for Task 2) are counted in ``unscored``.
+    empty attributes for Task 2) are counted in ``unscored``. ``class_map``: the submission uses
+    another corpus's classes (its source), mapped onto the reference's (its target).
     Raises ``ToolkitError`` when the reference is unusable; an invalid submission is returned
     with its validation report and no scores.
     """
     labels = read_reference(reference, split=split)
-    if inventory is None:
+    if class_map is not None:
+        inventory = class_map.target
+    elif inventory is None:
         inventory = read_inventory(reference) if str(reference).lower().endswith(".csv") else CHALLENGE
-    report = validate_submission(submission, labels.ids, task=task, max_per_code=max_per_code, classes=inventory)
+    report = validate_submission(submission, labels.ids, task=task, max_per_code=max_per_code,
+                                 classes=class_map.source if class_map is not None else inventory)
     result = ScoreResult(
         submission=str(submission), reference=str(reference), split=split, validation=report, task=report.task,
         bootstrap=bootstrap, seed=seed, inventory=inventory,
@@ -197,7 +206,7 @@ def score_submission(
         return result
     unscored: Counter = Counter()
     if report.task == CATEGORICAL:
-        true, pred = _categorical_arrays(labels, report.records, unscored, inventory)
+        true, pred = _categorical_arrays(labels, report.records, unscored, inventory, class_map)
     else:
         true, pred = _attribute_arrays(labels, report.records, unscored)
     result.unscored = dict(sorted(unscored.items()))

@@ -9,6 +9,7 @@ Layout of an experiment directory ``DIR`` (``toolkit train ... --exp-dir DIR``):
     stage2/last.pt, best.pt     the same for stage 2 (best.pt only if stage 2 beat stage 1)
     best.pt                     the selected checkpoint (stage 2's best if it beat stage 1, else stage 1's)
     predictions/<split>.csv     the selected checkpoint's predictions (toolkit.predictions format)
+    stage<k>/predictions/       the predictions of stage k's own best checkpoint, kept after later stages
 
 A model checkpoint (``best.pt``) is a ``torch.save`` dict with keys ``format``
 (``"toolkit.deepser"``), ``format_version``, ``config`` (the resolved config as a nested dict),

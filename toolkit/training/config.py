@@ -57,6 +57,11 @@ class ModelConfig:
     attention_dropout: Optional[float] = None
     #: "mean" or "attentive_stats" (masked in both cases).
     pooling: str = "mean"
+    #: Streams whose frames are normalised per utterance (mean and std over its own frames) before the
+    #: model: removes a recording's stationary channel (microphone response, gain), and with it the
+    #: utterance's overall level. Such streams skip the global normalisation. Streams a member does
+    #: not use are ignored, so one recipe-wide setting serves every member. Empty: none.
+    utterance_normalization: List[str] = field(default_factory=list)
 
 
 @dataclass
@@ -70,6 +75,9 @@ class LossConfig:
     attribute_weight: float = 0.4
     #: "mse" (paper) or "ccc" (1 - concordance correlation per attribute).
     attribute_loss: str = "mse"
+    #: tau of the logit-adjusted loss (Menon et al., 2021): stage 1 scores logits + tau * log(class
+    #: prior of the training targets), so the raw logits suit a class-balanced test set; 0: off.
+    logit_adjustment: float = 0.0
 
 
 @dataclass
@@ -85,6 +93,10 @@ class StageConfig:
     max_epochs: int = 4
     #: Stop after this many epochs without a better Development Macro-F1.
     patience: int = 8
+    #: "constant" (paper) or "cosine": linear warm-up over ``warmup_epochs``, then cosine decay to 0
+    #: at ``max_epochs``.
+    lr_schedule: str = "constant"
+    warmup_epochs: float = 0.0
 
 
 @dataclass
@@ -121,6 +133,8 @@ class TrainingConfig:
             "model.pooling": (self.model.pooling, ("mean", "attentive_stats")),
             "loss.targets": (self.loss.targets, ("soft", "onehot")),
             "loss.attribute_loss": (self.loss.attribute_loss, ("mse", "ccc")),
+            "stage1.lr_schedule": (self.stage1.lr_schedule, ("constant", "cosine")),
+            "stage2.lr_schedule": (self.stage2.lr_schedule, ("constant", "cosine")),
         }
         for key, (value, allowed) in choices.items():
             if value not in allowed:
@@ -152,6 +166,11 @@ class TrainingConfig:
         for key, value in {"model.dropout": self.model.dropout, "model.attention_dropout": self.model.attention_dropout}.items():
             if value is not None and not 0.0 <= value < 1.0:
                 raise ToolkitError(f"config key {key}: a probability in [0, 1) is needed, got {value}")
+        for key, value in {"loss.logit_adjustment": self.loss.logit_adjustment,
+                           "stage1.warmup_epochs": self.stage1.warmup_epochs,
+                           "stage2.warmup_epochs": self.stage2.warmup_epochs}.items():
+            if value < 0:
+                raise ToolkitError(f"config key {key}: must be >= 0, got {value}")
         if not 0.0 <= self.mixup.p <= 1.0:
             raise ToolkitError(f"config key mixup.p: a probability in [0, 1] is needed, got {self.mixup.p}")
         if self.mixup.p > 0 and self.mixup.alpha <= 0:

@@ -23,6 +23,12 @@ def class_weights(targets: np.ndarray, alpha: float) -> np.ndarray:
     return weights.astype(np.float32)
 
 
+def class_log_prior(targets: np.ndarray) -> np.ndarray:
+    """log of each class's share of the training targets' mass (a floor keeps absent classes finite)."""
+    mass = targets.sum(axis=0).astype(np.float64)
+    return np.log(np.maximum(mass / mass.sum(), 1e-6)).astype(np.float32)
+
+
 def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, weights: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Mean over the batch of −Σ_c w_c · t_c · log p_c."""
     log_probs = torch.log_softmax(logits, dim=-1)

@@ -232,6 +232,14 @@ class StageTrainer:
         else:
             weights = None
         self.class_weights = None if weights is None else torch.tensor(weights, device=self.context.device)
+        self.logit_offset = None
+        if self.stage == 1 and config.loss.logit_adjustment:
+            from toolkit.training.losses import class_log_prior
+
+            prior = class_log_prior(self.train_data.targets)
+            logger.info("stage 1 logit adjustment tau=%g with the training prior %s", config.loss.logit_adjustment,
+                        {c: round(float(np.exp(p)), 3) for c, p in zip(self.inventory.codes, prior)})
+            self.logit_offset = torch.tensor(config.loss.logit_adjustment * prior, device=self.context.device)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.stage_config.lr,
                                            weight_decay=config.train.weight_decay)
         self.mix_generator = torch.Generator().manual_seed(config.train.seed * 1000 + self.stage * 100 + self.context.rank)
@@ -299,6 +307,24 @@ class StageTrainer:
         return getattr(self.training_model, "module", self.training_model)
 
     # ------------------------------------------------------------------ epochs
+    def _learning_rate(self, step: int, batches_per_epoch: int) -> float:
+        """The stage's learning rate at optimizer step ``step``: constant, or warm-up then cosine decay.
+
+        A function of the step alone, so a resumed run continues the schedule exactly.
+        """
+        import math
+
+        stage = self.stage_config
+        if stage.lr_schedule == "constant":
+            return stage.lr
+        steps_per_epoch = math.ceil(batches_per_epoch / self.config.train.grad_accumulation)
+        total = max(1, stage.max_epochs * steps_per_epoch)
+        warmup = int(stage.warmup_epochs * steps_per_epoch)
+        if step < warmup:
+            return stage.lr * (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return stage.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+
     def _epoch_batches(self, epoch: int) -> List[List[int]]:
         """This process's batches for ``epoch``; the same on every run and every process for one seed."""
         config = self.config
@@ -352,7 +378,8 @@ class StageTrainer:
             sync = contextlib.nullcontext() if steps_now or not self.context.enabled else self.training_model.no_sync()
             with sync:
                 logits, predicted = self.training_model(features, masks, mix)
-                ce = soft_cross_entropy(logits, targets, self.class_weights)
+                scored = logits if self.logit_offset is None else logits + self.logit_offset
+                ce = soft_cross_entropy(scored, targets, self.class_weights)
                 attr = attribute_loss(predicted, attributes, known, config.loss.attribute_loss)
                 loss = config.loss.class_weight * ce + attribute_weight * attr
                 (loss / accumulation).backward()
@@ -368,6 +395,8 @@ class StageTrainer:
                 continue
             if config.train.grad_clip:
                 torch.nn.utils.clip_grad_norm_(self.training_model.parameters(), config.train.grad_clip)
+            for group in self.optimizer.param_groups:
+                group["lr"] = self._learning_rate(state.global_step, len(batches))
             self.optimizer.step()
             self.optimizer.zero_grad(set_to_none=True)
             state.global_step += 1
@@ -404,7 +433,8 @@ class StageTrainer:
         else:
             state.bad_epochs += 1
         row = {
-            "stage": self.stage, "epoch": epoch + 1, "lr": self.stage_config.lr, "train_samples": int(samples),
+            "stage": self.stage, "epoch": epoch + 1, "lr": self.optimizer.param_groups[0]["lr"],
+            "train_samples": int(samples),
             "train_loss": sum(p["loss"] for p in totals) / max(samples, 1),
             "train_ce": sum(p["ce"] for p in totals) / max(samples, 1),
             "train_attribute": sum(p["attribute"] for p in totals) / max(samples, 1),
@@ -445,6 +475,10 @@ class StageTrainer:
                 path = self.exp_dir / "predictions" / f"{split_name}.csv"
                 write_predictions(path, rows.file_names, logits, attributes, self.inventory.codes)
                 logger.info("wrote %s (%d rows)", path, len(rows))
+                if stage_best.exists():
+                    # The stage's own checkpoint's predictions stay after later stages (the "without stage 2" ablation).
+                    write_predictions(self.stage_dir / "predictions" / f"{split_name}.csv", rows.file_names, logits,
+                                      attributes, self.inventory.codes)
 
     def run(self) -> TrainResult:
         if self.stage == 2 and not (self.exp_dir / "stage1" / "best.pt").exists():

@@ -13,7 +13,7 @@ drawn from the corpus seed, and applies it to all their utterances after synthes
 - gain (-12 to +3 dB; the loudest are clipped, as an overdriven recording is);
 - a noise floor (-65 to -45 dBFS white noise: 13 dB or more below the quietest speech), with
   mains hum (50 or 60 Hz and harmonics) for some;
-- room reverberation for about half of them (an exponentially decaying noise tail, RT60 0.15-0.6 s).
+- room reverberation for about half of them (an exponentially decaying noise tail, RT60 0.1-0.45 s).
 """
 
 from dataclasses import asdict, dataclass
@@ -56,8 +56,8 @@ def draw_channel(rng: np.random.Generator) -> RecordingChannel:
         noise_dbfs=float(rng.uniform(-65.0, -45.0)),
         hum_hz=float(rng.choice([50.0, 60.0])) if hum else 0.0,
         hum_dbfs=float(rng.uniform(-58.0, -45.0)) if hum else 0.0,
-        rt60_s=float(rng.uniform(0.15, 0.6)) if reverberant else 0.0,
-        reverb_wet=float(rng.uniform(0.2, 0.5)) if reverberant else 0.0,
+        rt60_s=float(rng.uniform(0.1, 0.45)) if reverberant else 0.0,
+        reverb_wet=float(rng.uniform(0.15, 0.35)) if reverberant else 0.0,
     )
 
 
