@@ -72,7 +72,11 @@ def confusion_scores(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -
 
 
 def ccc(y_true: Sequence[float], y_pred: Sequence[float]) -> float:
-    """Concordance correlation coefficient with population variances (the challenge's CCC)."""
+    """Concordance correlation coefficient with population variances (the challenge's CCC).
+
+    NaN for an empty input, for NaN or infinite values, and when both sides are constant and equal
+    (0/0); 0 when one side is constant and the other not. The validator keeps NaN out of scoring.
+    """
     true = np.asarray(y_true, dtype=np.float64)
     pred = np.asarray(y_pred, dtype=np.float64)
     if true.size == 0:

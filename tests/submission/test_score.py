@@ -152,3 +152,21 @@ def test_a_four_class_reference_manifest_scores_over_its_four_classes(tmp_path):
     assert result.confusion.shape == (4, 4) and list(result.per_class) == ["A", "S", "H", "N"]
     text = format_scores(result)
     assert "H Happiness" in text and "U Surprise" not in text
+
+
+def test_toolkit_score_never_sees_non_finite_values(tmp_path):
+    """Every way a NaN or infinity could reach the scorer is stopped before the metrics."""
+    reference = tmp_path / "ref.csv"
+    reference.write_text("FileName,EmoAct,EmoVal,EmoDom\na.wav,1,2,3\nb.wav,4,5,6\n")
+    for value, code in (("nan", "N602"), ("NaN", "N602"), ("-inf", "N602"), ("Infinity", "N602"), ("1e400", "N603")):
+        submission = tmp_path / "sub.csv"
+        submission.write_text(f"FileName,EmoAct,EmoVal,EmoDom\na.wav,1,2,3\nb.wav,4,{value},6\n")
+        result = score_submission(submission, reference)
+        assert not result.validation.valid and code in result.validation.counts and result.metrics == {}
+    submission.write_text("FileName,EmoAct,EmoVal,EmoDom\na.wav,1,2,3\nb.wav,4,5,6\n")
+    json_reference = tmp_path / "ref.json"
+    # Python's json module reads the non-standard literal NaN; the reference reader must still refuse it.
+    json_reference.write_text('{"a.wav": {"EmoAct": 1, "EmoVal": 2, "EmoDom": 3},'
+                              ' "b.wav": {"EmoAct": NaN, "EmoVal": 5, "EmoDom": 6}}')
+    with pytest.raises(ToolkitError, match="EmoAct is 'nan'; a reference value must be finite"):
+        score_submission(submission, json_reference)

@@ -255,3 +255,33 @@ def test_cli_validate_learns_the_classes_from_manifest_or_classes(tmp_path):
     assert result.exit_code == 1 and "EmoClass 'K' is not one of A, S, H, U, F, D, C, N" in result.output
     result = runner.invoke(main, ["validate", str(submission), "--ids", str(tmp_path / "ids.txt"), "--classes", "A,K,N"])
     assert result.exit_code == 0, result.output
+
+
+def full_attributes_file(tmp_path, planted=None):
+    """A Task 2 file of all 3,200 test3 FileNames with varied values; ``planted``: {row index: 'a,v,d'}."""
+    rows = []
+    for index, name in enumerate(challenge_test3_ids()):
+        values = (planted or {}).get(index) or f"{1 + index % 7},{1 + (index * 0.37) % 6:.3f},{7 - index % 13 * 0.5}"
+        rows.append(f"{name},{values}")
+    path = tmp_path / "test3_attributes.csv"
+    path.write_text("FileName,EmoAct,EmoVal,EmoDom\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_a_full_size_attributes_file_is_valid_against_the_default_test3_ids(tmp_path):
+    report = validate_submission(full_attributes_file(tmp_path))
+    assert report.valid and report.problems == [], report.format_text()
+    assert report.task == "attributes" and report.data_rows == 3200 and report.expected_ids == 3200
+    assert report.missing_ids == 0 and len(report.records) == 3200
+    assert report.records["MSP-PODCAST_test3_0001.wav"] == (1.0, 1.0, 7.0)
+    assert report.records["MSP-PODCAST_test3_3200.wav"] == (1 + 3199 % 7, float(f"{1 + (3199 * 0.37) % 6:.3f}"),
+                                                            7 - 3199 % 13 * 0.5)
+
+
+def test_an_error_deep_in_a_full_size_attributes_file_is_reported_with_its_line(tmp_path):
+    # Row index 2917 is FileName MSP-PODCAST_test3_2918.wav on line 2919 (the header is line 1).
+    report = validate_submission(full_attributes_file(tmp_path, planted={2917: "4,7.5,4"}))
+    assert not report.valid and report.counts == {"N603": 1} and report.data_rows == 3200
+    assert at(report, "N603") == [(2919, "EmoVal '7.5' is outside [1, 7]; clip predictions to the 1-7 scale")]
+    assert "MSP-PODCAST_test3_2918.wav" not in report.records and len(report.records) == 3199
+    assert report.format_text().splitlines()[0].startswith(f"{tmp_path / 'test3_attributes.csv'}:2919: N603 ")

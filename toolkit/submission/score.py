@@ -62,13 +62,13 @@ class ScoreResult:
         if not self.validation.valid:
             return payload
         payload.update({
-            "headline": {"metric": self.headline, "value": _json_float(self.metrics[self.headline])},
+            "headline": {"metric": self.headline, "value": json_float(self.metrics[self.headline])},
             "scored_rows": self.scored_rows,
             "unscored_reference_rows": self.unscored,
-            "metrics": {name: _json_float(value) for name, value in self.metrics.items()},
+            "metrics": {name: json_float(value) for name, value in self.metrics.items()},
             "bootstrap": self.bootstrap,
             "seed": self.seed,
-            "intervals_95": {name: [_json_float(v) for v in bounds] for name, bounds in self.intervals.items()},
+            "intervals_95": {name: [json_float(v) for v in bounds] for name, bounds in self.intervals.items()},
         })
         if self.task == CATEGORICAL:
             payload["per_class"] = self.per_class
@@ -81,12 +81,12 @@ class ScoreResult:
         return payload
 
 
-def _json_float(value: float) -> Optional[float]:
+def json_float(value: float) -> Optional[float]:
     """JSON has no NaN: an undefined score (e.g. CCC of constant values) becomes null."""
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def _categorical_arrays(reference: Reference, records: Dict[str, object], unscored: Counter, inventory: Inventory,
+def categorical_arrays(reference: Reference, records: Dict[str, object], unscored: Counter, inventory: Inventory,
                         class_map: Optional[ClassMap]):
     if not reference.has_classes:
         raise ToolkitError(f"{reference.path}: no EmoClass column, so Task 1 cannot be scored against it")
@@ -103,7 +103,7 @@ def _categorical_arrays(reference: Reference, records: Dict[str, object], unscor
     return np.array(true, dtype=np.int64), np.array(pred, dtype=np.int64)
 
 
-def _attribute_arrays(reference: Reference, records: Dict[str, object], unscored: Counter):
+def attribute_arrays(reference: Reference, records: Dict[str, object], unscored: Counter):
     if not reference.has_attributes:
         raise ToolkitError(
             f"{reference.path}: no {', '.join(ATTRIBUTES)} columns, so Task 2 cannot be scored against it"
@@ -206,9 +206,9 @@ def score_submission(
         return result
     unscored: Counter = Counter()
     if report.task == CATEGORICAL:
-        true, pred = _categorical_arrays(labels, report.records, unscored, inventory, class_map)
+        true, pred = categorical_arrays(labels, report.records, unscored, inventory, class_map)
     else:
-        true, pred = _attribute_arrays(labels, report.records, unscored)
+        true, pred = attribute_arrays(labels, report.records, unscored)
     result.unscored = dict(sorted(unscored.items()))
     result.scored_rows = len(true)
     if not len(true):
