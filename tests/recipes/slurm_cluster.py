@@ -1,20 +1,34 @@
-"""A real single-node Slurm cluster for the launcher tests: installs Debian's packages, starts the daemons.
+"""A real single-node Slurm cluster for the launcher tests, and the set-up step that installs it.
 
-Writes its configuration, state, logs and PID files under one private directory; ``stop`` ends only
-the daemons this object started (by their PID files). Needs root (apt-get and the daemons run as root).
+``python3 tests/recipes/slurm_cluster.py install`` (run by ``make test`` through ``make
+slurm-packages``, before pytest) installs Debian's ``munge slurmctld slurmd slurm-client`` when
+they are missing, as root with apt-get; it prints what it did or why it could not, and never
+fails, so a machine without Slurm still runs every other test. The ``slurm_cluster`` fixture only
+starts the daemons (``SlurmCluster``), or skips naming what is missing.
+
+``SlurmCluster`` writes its configuration, state, logs and PID files under one private directory;
+``stop`` ends only the daemons it started (by their PID files). The daemons run as root.
 """
 
+import argparse
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 PACKAGES = ["munge", "slurmctld", "slurmd", "slurm-client"]
+#: What the cluster runs (munged and the two daemons) and the clients it and the tests call.
+TOOLS = ["munged", "slurmctld", "slurmd", "sinfo", "sbatch"]
 MUNGE_PID_FILE = Path("/run/munge/munged.pid")
+#: How long apt-get waits for another apt/dpkg run to release its lock (an image's own updates may hold it).
+APT_LOCK_WAIT_SECONDS = 300
+#: How long one apt-get step may take before the set-up gives up (seconds when nothing waits for a lock).
+APT_STEP_SECONDS = 900
 
 
 def _pid_alive(pid_file: Path) -> Optional[int]:
@@ -26,15 +40,42 @@ def _pid_alive(pid_file: Path) -> Optional[int]:
     return pid
 
 
-def install_packages() -> None:
-    if all(shutil.which(tool) for tool in ("munged", "slurmctld", "slurmd", "sbatch")):
-        return
+def missing_tools() -> List[str]:
+    """The Slurm programs not found on PATH (empty when the cluster can be started)."""
+    return [tool for tool in TOOLS if shutil.which(tool) is None]
+
+
+def install() -> str:
+    """Install the Debian packages when a tool is missing; returns what was done or why not. Never raises."""
+    missing = missing_tools()
+    if not missing:
+        return "Slurm test cluster: munge and Slurm are installed"
+    skipped = f"the Slurm back-end tests will be skipped ({', '.join(missing)} not found)"
+    if os.geteuid() != 0:
+        return f"Slurm test cluster: not installing {' '.join(PACKAGES)}: needs root; {skipped}"
+    if shutil.which("apt-get") is None:
+        return (f"Slurm test cluster: no apt-get here (not Debian/Ubuntu), so {' '.join(PACKAGES)} cannot be "
+                f"installed automatically; install munge and Slurm by hand to run them; {skipped}")
     environment = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=environment, capture_output=True)
-    subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES],
-        check=True, env=environment, capture_output=True,
-    )
+    commands = [
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends",
+         "-o", f"DPkg::Lock::Timeout={APT_LOCK_WAIT_SECONDS}", *PACKAGES],
+    ]
+    for command in commands:
+        try:
+            subprocess.run(command, check=True, env=environment, capture_output=True, text=True,
+                           timeout=APT_STEP_SECONDS)
+        except subprocess.CalledProcessError as error:
+            detail = " / ".join((error.stderr or error.stdout or "").strip().splitlines()[-3:])
+            return f"Slurm test cluster: '{' '.join(command)}' failed (exit {error.returncode}: {detail}); {skipped}"
+        except subprocess.TimeoutExpired:
+            return f"Slurm test cluster: '{' '.join(command)}' did not finish in {APT_STEP_SECONDS} s; {skipped}"
+    still_missing = missing_tools()
+    if still_missing:
+        return (f"Slurm test cluster: installed {' '.join(PACKAGES)} but {', '.join(still_missing)} is not on PATH "
+                f"({os.environ.get('PATH', '')}); the Slurm back-end tests will be skipped")
+    return f"Slurm test cluster: installed {' '.join(PACKAGES)}"
 
 
 class SlurmCluster:
@@ -128,3 +169,12 @@ class SlurmCluster:
                 if _pid_alive(pid_file) != pid:
                     break
                 time.sleep(0.1)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Set-up of the Slurm back-end tests (see the module docstring).")
+    parser.add_argument("action", choices=["install"],
+                        help="install Debian's munge and Slurm when missing (as root); never fails")
+    parser.parse_args()
+    print(install(), flush=True)
+    sys.exit(0)

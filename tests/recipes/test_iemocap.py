@@ -27,7 +27,7 @@ def iemocap_run(tmp_path_factory, mini_run):
     bundle = root / "mini_bundle"
     subprocess.run([str(VENV_BIN / "toolkit"), "export", str(mini_root / "exp/mini_medusa/ensemble"), str(bundle),
                     "--encoder-dir", str(RECIPES / "mini_podcast/conf/encoders"), "--asr-model", "tiny.en-offline",
-                    "--beam-size", "1", "--window", "utterance"], check=True, env=recipe_env(), capture_output=True)
+                    "--beam-size", "1", "--window", "utterance", "--vad"], check=True, env=recipe_env(), capture_output=True)
     layout = build_iemocap(root, utterances_per_dialog=8)
     arguments = ["--iemocap_root", str(layout.root), "--datadir", str(root / "data"), "--dumpdir", str(root / "dump"),
                  "--expdir", str(root / "exp"), "--cross_bundle", str(bundle), *IEMOCAP_CI_ARGS]

@@ -46,7 +46,7 @@ def _ci_config(tmp_path, corpus):
         "max_jobs_run=2",
         f"encoder_conf_dir={encoders}",
         f"ensemble_conf={tmp_path / 'ensemble.yaml'}",
-        'asr_opts="--backend faster-whisper --model tiny.en-offline --beam-size 1"',
+        'asr_opts="--backend faster-whisper --model tiny.en-offline --beam-size 1 --window utterance"',
         'train_overrides="stage1.max_epochs=1 stage2.max_epochs=1 model.hidden_dim=32 model.ff_dim=64 '
         'train.batch_size=8 data.num_workers=0"',
         'ensemble_opts="--folds 2 --soup-runs 2"',

@@ -22,17 +22,18 @@ import click
 @click.option("--window", default="30s", type=click.Choice(["30s", "utterance"]),
               help="Whisper windows, as for toolkit transcribe: give what the training transcripts used.")
 @click.option("--window-padding", default=2.0, type=float, help="Silence after the audio with --window utterance.")
+@click.option("--vad/--no-vad", default=False, help="Silero VAD before decoding, as for toolkit transcribe.")
 @click.option("--copy-models/--no-copy-models", default=True,
               help="Copy encoder and ASR models given as local paths into the bundle.")
 @click.option("--force", is_flag=True, help="Replace BUNDLE_DIR if it exists.")
 def export(ensemble_dir: Path, bundle_dir: Path, encoder_dir: Path, asr_backend: str, asr_model: str, language: str,
-           beam_size: int, window: str, window_padding: float, copy_models: bool, force: bool) -> None:
+           beam_size: int, window: str, window_padding: float, vad: bool, copy_models: bool, force: bool) -> None:
     """Bundle the submitted system of ENSEMBLE_DIR (its combiner, members and encoder specs) into BUNDLE_DIR."""
     from toolkit.asr.backends import AsrOptions
     from toolkit.inference.bundle import export_bundle
 
     options = AsrOptions(backend=asr_backend, model=asr_model, language=language or None, beam_size=beam_size,
-                         window=window, window_padding=window_padding)
+                         window=window, window_padding=window_padding, vad=vad)
     path = export_bundle(ensemble_dir, bundle_dir, encoder_dir, asr_options=options, copy_models=copy_models, force=force)
     click.echo(f"wrote {path}")
 
