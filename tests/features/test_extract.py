@@ -31,8 +31,8 @@ def read_all(store_dir):
     return {name: np.array(store[name]) for name in store.ids}
 
 
-def read_failures(store_dir):
-    return pd.read_csv(store_dir / "failures.tsv", sep="\t", dtype=str, keep_default_na=False)
+def read_failures(store_dir, name="failures.tsv"):
+    return pd.read_csv(store_dir / name, sep="\t", dtype=str, keep_default_na=False)
 
 
 def test_extract_writes_a_readable_store_with_metadata(corpus, tmp_path, tiny_models):
@@ -190,14 +190,42 @@ def test_text_features_come_from_the_chosen_transcript_column(corpus, tmp_path, 
     frame.to_csv(corpus, index=False)
     encoder = config(tmp_path, kind="hf_text", model=str(tiny_models["roberta"]))
     with caplog.at_level("WARNING"):
-        extract_features(corpus, tmp_path / "asr", encoder, device="cpu")
+        report = extract_features(corpus, tmp_path / "asr", encoder, device="cpu")
     assert "1 transcript(s) exceed 64 tokens and are truncated (e.g. utt2.wav)" in caplog.text
     store = FeatureStore(tmp_path / "asr")
     assert store.meta["text_column"] == "asr_text" and store.meta["unit"] == "token"
-    assert "utt1.wav" not in store and store.num_frames("utt2.wav") == 62
-    assert dict(read_failures(tmp_path / "asr").values) == {"utt1.wav": "empty transcript in column asr_text"}
+    assert store.num_frames("utt2.wav") == 62
+    # An empty transcript is no failure: it is stored as one zero frame, listed and counted.
+    np.testing.assert_array_equal(store["utt1.wav"], np.zeros((1, store.dim)))
+    assert read_failures(tmp_path / "asr").empty and report.failures == 0 and report.empty == 1
+    assert dict(read_failures(tmp_path / "asr", "empty_transcripts.tsv").values) == {
+        "utt1.wav": "empty transcript in column asr_text: stored as one zero frame"}
+    assert "1 utterance(s) have a transcript without words and are stored as one zero frame" in caplog.text
     extract_features(corpus, tmp_path / "human", encoder, device="cpu", text_column="text")
     assert FeatureStore(tmp_path / "human").num_frames("utt1.wav") > 0
+
+
+def test_empty_transcripts_of_array_jobs_are_stored_and_listed_by_the_merge(corpus, tmp_path, tiny_models):
+    from toolkit.features.store import open_store
+
+    frame = pd.read_csv(corpus, dtype=str, keep_default_na=False)
+    frame.loc[[0, 4], "asr_text"] = ""  # one in each of the two shards (contiguous slices of 3 rows)
+    frame.to_csv(corpus, index=False)
+    encoder = config(tmp_path, kind="hf_text", model=str(tiny_models["roberta"]))
+    store_dir = tmp_path / "store"
+    # As the recipe runs it: array jobs, then a merge in a process of its own. Even --strict goes on:
+    # an empty transcript is not a failure.
+    for job in (1, 2):
+        shard = extract_features(corpus, store_dir, encoder, device="cpu", num_jobs=2, job=job, strict=True)
+        assert shard.shards[0].empty == 1 and not shard.merged
+    report = extract_features(corpus, store_dir, encoder, num_jobs=2, merge=True)
+    assert (report.failures, report.empty) == (0, 2)
+    assert sorted(read_failures(store_dir, "empty_transcripts.tsv")["FileName"]) == ["utt0.wav", "utt4.wav"]
+    # Training opens the store for every manifest row: none is missing.
+    store = open_store(store_dir, expected_ids=list(frame["FileName"]))
+    for name in ("utt0.wav", "utt4.wav"):
+        np.testing.assert_array_equal(store[name], np.zeros((1, 32), dtype=np.float16))
+    assert store.num_frames("utt1.wav") > 1
 
 
 def test_missing_transcript_column_says_which_manifest_to_use(corpus, tmp_path, tiny_models):

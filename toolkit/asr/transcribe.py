@@ -267,7 +267,8 @@ def merge_transcripts(manifest: PathLike, outdir: PathLike, *, num_jobs: int = 1
     failures = [record for record in records if record[ASR_COLUMN] is None]
     empty = [record["FileName"] for record in records if record[ASR_COLUMN] == ""]
     if empty:
-        logger.warning("%d utterance(s) got an empty transcript (no speech recognised), e.g. %s", len(empty), empty[0])
+        logger.warning("%d utterance(s) got an empty transcript (no speech recognised), e.g. %s; text streams store "
+                       "them as one zero frame, they are not failures", len(empty), empty[0])
 
     references = frame["text"] if "text" in frame.columns else [""] * len(frame)
     summary = word_error_rate(

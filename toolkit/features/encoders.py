@@ -16,7 +16,9 @@ Kinds:
   ``window: utterance`` each window is padded only to the next whole second instead of to 30 s.
 - ``fbank``: Kaldi log-Mel filterbanks from ``torchaudio.compliance.kaldi.fbank``.
 - ``hf_text``: Hugging Face text encoders (RoBERTa, ModernBERT, BERT) over a transcript column,
-  token level, special tokens dropped, over-long transcripts truncated.
+  token level, special tokens dropped, over-long transcripts truncated. A transcript without
+  words (empty, or special tokens alone once tokenised) gets ``empty_text_features``: one frame
+  of zeros, so an utterance Whisper heard nothing in still has every stream.
 
 ``stack_frames: N`` (fbank and ct2_whisper, the kinds with a single output layer) concatenates
 every N consecutive frames into one (the low frame rate of ESPnet/FunASR front ends), so a
@@ -459,8 +461,22 @@ class CT2WhisperEncoder(_WhisperWindows, Encoder):
         return [outputs[position] for position in sorted(outputs)]
 
 
+def empty_text_features(dim: int) -> np.ndarray:
+    """The features of a transcript without words: one frame of zeros, ``(1, dim)`` float32.
+
+    Extraction stores it and ``toolkit predict`` computes it through the same ``HFTextEncoder``,
+    so training and inference see one representation. Zeros are exact in float16, so the store
+    and predict hold the identical array whatever the device, batch or thread count (the
+    encoder's own output for its special tokens alone would differ in the last float16 bit
+    between batch shapes and machines); it needs no model call, whatever the tokenizer; and no
+    real token's hidden state is all zeros, so a member can learn "no words" as a case of its own.
+    """
+    return np.zeros((1, dim), dtype=np.float32)
+
+
 class HFTextEncoder(Encoder):
-    """Token-level features of a text encoder; special tokens are dropped, long text truncated."""
+    """Token-level features of a text encoder; special tokens are dropped, long text truncated,
+    text without words gets ``empty_text_features``."""
 
     modality = "text"
     frame_rate = None
@@ -482,6 +498,8 @@ class HFTextEncoder(Encoder):
         self.num_layers = self.layer_spec.num_layers(num_hidden_states)
         self.dim = config.hidden_size * self.num_layers
         self.max_tokens = spec.max_tokens or self._model_max_tokens(config)
+        # Tokens of a text without words: the special tokens alone ([CLS] [SEP], <s> </s>, or none).
+        self.empty_tokens = len(self.tokenizer("", add_special_tokens=True)["input_ids"])
         self.revision = spec.revision or getattr(config, "_commit_hash", None)
 
     def _model_max_tokens(self, config) -> int:
@@ -524,7 +542,7 @@ class HFTextEncoder(Encoder):
             output = self.model(**batch, output_hidden_states=True)
             features = self.layer_spec.apply(output.hidden_states).float().cpu().numpy()
         keep = keep.numpy()
-        return [features[i][keep[i]] for i in range(len(keep))]
+        return [features[i][keep[i]] if keep[i].any() else empty_text_features(self.dim) for i in range(len(keep))]
 
 
 def load_encoder(spec: EncoderSpec, device) -> Encoder:

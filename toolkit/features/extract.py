@@ -4,7 +4,11 @@ Reads a manifest (``path`` and ``duration`` columns for acoustic encoders; a tra
 ``asr_text`` by default, for text encoders) and an encoder config. Writes the store directory
 described in ``toolkit.features.store`` plus, per shard, ``shards/<K>of<N>.failures.tsv`` and,
 once merged, ``failures.tsv`` (``FileName<TAB>reason``) listing utterances that could not be
-encoded (unreadable or empty audio, empty transcripts, encoder errors).
+encoded (unreadable or empty audio, encoder errors). Text stores also get
+``shards/<K>of<N>.empty.tsv`` and, merged, ``empty_transcripts.tsv`` (same columns): utterances
+whose transcript has no words (Whisper heard nothing, or its transcription failed). They are not
+failures: they are stored as ``empty_text_features`` (one zero frame), so no utterance loses its
+text stream and training and ``toolkit predict`` see the same input for them.
 
 Job K of N encodes only its shard of the manifest. Batches are fixed by the whole shard's
 lengths, so a run resumed after a crash recomputes exactly the batches an uninterrupted run
@@ -37,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 FAILURES_FILE = "failures.tsv"
 FAILURES_HEADER = "FileName\treason\n"
+EMPTY_FILE = "empty_transcripts.tsv"
 # Log this many over-long transcripts by name; the rest are counted.
 TRUNCATION_EXAMPLES = 5
 
@@ -54,6 +59,7 @@ class ShardReport:
     encoded: int = 0
     already_done: int = 0
     failed: int = 0
+    empty: int = 0  # transcripts without words, stored as one zero frame (text encoders)
     seconds: float = 0.0  # audio seconds (tokens for text) encoded in this run
     elapsed: float = 0.0
     padding_waste: float = 0.0
@@ -65,10 +71,19 @@ class ExtractReport:
     shards: List[ShardReport]
     merged: bool
     failures: int = 0
+    empty: int = 0  # of the merged store: utterances listed in empty_transcripts.tsv
 
 
 def _failure_path(store_dir: Path, num_jobs: int, job: int) -> Path:
     return store_dir / "shards" / f"{shard_name(num_jobs, job)}.failures.tsv"
+
+
+def _empty_path(store_dir: Path, num_jobs: int, job: int) -> Path:
+    return store_dir / "shards" / f"{shard_name(num_jobs, job)}.empty.tsv"
+
+
+def _listing(entries: Dict[str, str]) -> str:
+    return FAILURES_HEADER + "".join(f"{name}\t{reason}\n" for name, reason in entries.items())
 
 
 def _clean(reason) -> str:
@@ -96,14 +111,13 @@ def _audio_items(rows, failures: Dict[str, str]) -> List[Item]:
     return items
 
 
-def _text_items(rows, encoder, column: str, failures: Dict[str, str]) -> List[Item]:
-    texts = []
-    for row in rows:
-        text = row[column].strip()
-        if text:
-            texts.append((row["FileName"], text))
-        else:
-            failures[row["FileName"]] = f"empty transcript in column {column}"
+def _text_items(rows, encoder, column: str, empty: Dict[str, str]) -> List[Item]:
+    """Every row becomes an item; those without words are also listed in ``empty`` with the reason.
+
+    Items without words still go through the encoder, which gives them ``empty_text_features``
+    exactly as it does for ``toolkit predict``.
+    """
+    texts = [(row["FileName"], row[column].strip()) for row in rows]
     items, truncated = [], []
     chunk = 1024  # tokenise in chunks to keep memory flat on large splits
     for start in range(0, len(texts), chunk):
@@ -111,6 +125,9 @@ def _text_items(rows, encoder, column: str, failures: Dict[str, str]) -> List[It
         for (file_name, text), count in zip(part, encoder.token_counts([text for _, text in part])):
             if count > encoder.max_tokens:
                 truncated.append(file_name)
+            if count <= encoder.empty_tokens:
+                empty[file_name] = (f"no words in column {column}: stored as one zero frame" if text
+                                    else f"empty transcript in column {column}: stored as one zero frame")
             items.append(Item(file_name, text, float(min(count, encoder.max_tokens))))
     if truncated:
         logger.warning(
@@ -170,9 +187,13 @@ def _encode(encoder: Encoder, items: List[Item], inputs: List, prepared=None) ->
 
 
 def extract_shard(encoder: Encoder, items: List[Item], store_dir: Path, num_jobs: int, job: int,
-                  pre_failures: Dict[str, str], strict: bool = False) -> ShardReport:
-    """Encode one shard's items into ``shards/<job>of<num_jobs>``; resumable; marks the shard done."""
-    report = ShardReport(job=job)
+                  pre_failures: Dict[str, str], strict: bool = False,
+                  empty: Optional[Dict[str, str]] = None) -> ShardReport:
+    """Encode one shard's items into ``shards/<job>of<num_jobs>``; resumable; marks the shard done.
+
+    ``empty`` (text encoders): the items without words, written to the shard's ``.empty.tsv``.
+    """
+    report = ShardReport(job=job, empty=len(empty or {}))
     failures = dict(pre_failures)
     if strict and failures:
         name, reason = next(iter(failures.items()))
@@ -216,9 +237,10 @@ def extract_shard(encoder: Encoder, items: List[Item], store_dir: Path, num_jobs
         progress.close()
         report.elapsed = time.perf_counter() - start
         if complete:
-            # The failure report goes in before the done marker, which is written last.
-            atomic_write_text(_failure_path(store_dir, num_jobs, job),
-                              FAILURES_HEADER + "".join(f"{name}\t{reason}\n" for name, reason in failures.items()))
+            # The failure and empty-transcript reports go in before the done marker, which is written last.
+            atomic_write_text(_failure_path(store_dir, num_jobs, job), _listing(failures))
+            if empty is not None:
+                atomic_write_text(_empty_path(store_dir, num_jobs, job), _listing(empty))
         writer.close(complete=complete)
     report.failed = len(failures)
     return report
@@ -237,9 +259,9 @@ def _speed(encoder: Encoder, report: ShardReport) -> str:
     return f" ({report.seconds:.1f} s of audio, real-time factor {report.elapsed / report.seconds:.3f})"
 
 
-def _read_items(encoder: Encoder, rows, failures: Dict[str, str]) -> List[Item]:
+def _read_items(encoder: Encoder, rows, failures: Dict[str, str], empty: Dict[str, str]) -> List[Item]:
     if encoder.modality == "text":
-        return _text_items(rows, encoder, encoder.spec.text_column, failures)
+        return _text_items(rows, encoder, encoder.spec.text_column, empty)
     return _audio_items(rows, failures)
 
 
@@ -276,16 +298,25 @@ def _check_finished_store(store_dir: Path, spec: EncoderSpec) -> None:
         )
 
 
-def merge_failures(store_dir: PathLike, num_jobs: int) -> int:
-    """Combine the shards' failure reports into ``failures.tsv``; return how many utterances failed."""
-    store_dir = Path(store_dir)
+def _merge_listings(store_dir: Path, num_jobs: int, shard_path, merged_name: str) -> int:
+    """Concatenate the shards' ``FileName<TAB>reason`` files into ``merged_name``; return its rows."""
     lines = []
     for job in range(1, num_jobs + 1):
-        path = _failure_path(store_dir, num_jobs, job)
+        path = shard_path(store_dir, num_jobs, job)
         if path.exists():
             lines.extend(path.read_text(encoding="utf-8").splitlines(keepends=True)[1:])
-    atomic_write_text(store_dir / FAILURES_FILE, FAILURES_HEADER + "".join(lines))
+    atomic_write_text(store_dir / merged_name, FAILURES_HEADER + "".join(lines))
     return len(lines)
+
+
+def merge_failures(store_dir: PathLike, num_jobs: int) -> int:
+    """Combine the shards' failure reports into ``failures.tsv``; return how many utterances failed."""
+    return _merge_listings(Path(store_dir), num_jobs, _failure_path, FAILURES_FILE)
+
+
+def merge_empty_transcripts(store_dir: PathLike, num_jobs: int) -> int:
+    """Combine the shards' empty-transcript lists into ``empty_transcripts.tsv``; return how many there are."""
+    return _merge_listings(Path(store_dir), num_jobs, _empty_path, EMPTY_FILE)
 
 
 def extract_features(
@@ -331,21 +362,29 @@ def extract_features(
         if loaded is None:
             loaded = load_encoder(spec, resolve_device(device))
         failures: Dict[str, str] = {}
-        items = _read_items(loaded, shard(rows, num_jobs, current), failures)
-        report = extract_shard(loaded, items, store_dir, num_jobs, current, failures, strict=strict)
+        empty: Dict[str, str] = {}
+        items = _read_items(loaded, shard(rows, num_jobs, current), failures, empty)
+        report = extract_shard(loaded, items, store_dir, num_jobs, current, failures, strict=strict,
+                               empty=empty if loaded.modality == "text" else None)
         reports.append(report)
         logger.info(
-            "%s shard %s: %d encoded, %d already done, %d failed in %.1f s%s, padding %.1f%%",
+            "%s shard %s: %d encoded, %d already done, %d failed in %.1f s%s, padding %.1f%%%s",
             spec.name, shard_name(num_jobs, current), report.encoded, report.already_done, report.failed,
             report.elapsed, _speed(loaded, report), 100 * report.padding_waste,
+            f"; {report.empty} transcript(s) without words stored as one zero frame" if report.empty else "",
         )
     merged = merge or job is None or num_jobs == 1
-    failed = 0
+    failed = empty_count = 0
     if merged:
         if not unfinished_shards(store_dir, num_jobs):
             failed = merge_failures(store_dir, num_jobs)
+            if spec.kind == "hf_text":
+                empty_count = merge_empty_transcripts(store_dir, num_jobs)
         merge_store(store_dir, num_jobs)  # names the unfinished shards, if any
         if failed:
             logger.warning("%s: %d utterance(s) failed and have no features; see %s", store_dir, failed,
                            store_dir / FAILURES_FILE)
-    return ExtractReport(store_dir, reports, merged=merged, failures=failed)
+        if empty_count:
+            logger.warning("%s: %d utterance(s) have a transcript without words and are stored as one zero frame "
+                           "(they keep this stream); see %s", store_dir, empty_count, store_dir / EMPTY_FILE)
+    return ExtractReport(store_dir, reports, merged=merged, failures=failed, empty=empty_count)

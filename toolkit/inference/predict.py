@@ -3,8 +3,11 @@
 Reads a bundle (:mod:`toolkit.inference.bundle`) and audio files (any format soundfile reads;
 resampled to 16 kHz mono); writes nothing itself (the CLI prints or saves the rows). Files are
 processed in small batches, so memory stays bounded however many files are given. Features are
-rounded through float16 exactly as the feature store keeps them for training. A file that
-cannot be read, transcribed or encoded gets a row with its ``error`` and no prediction.
+rounded through float16 exactly as the feature store keeps them for training. An empty
+transcript (Whisper heard nothing, or the recogniser failed on the file) is no error: the text
+encoder gives it the same one zero frame the feature store holds for such utterances
+(``toolkit.features.encoders.empty_text_features``), and the count is logged. A file that
+cannot be read or encoded gets a row with its ``error`` and no prediction.
 """
 
 import logging
@@ -103,6 +106,8 @@ class Predictor:
 
             self.recognizer = load_backend(self.bundle.asr_options(), device=str(self.device))
         self.times = StageTimes()
+        # Files with an empty transcript (their text streams got the zero frame), over all batches.
+        self.empty_transcripts: List[str] = []
 
     def _features(self, stream: str, inputs: List) -> List[Optional[np.ndarray]]:
         encoder = self.encoders[stream]
@@ -110,6 +115,16 @@ class Predictor:
         # Members were trained on float16 stores: round the same way so predictions match.
         rounded = [output.astype(np.float16).astype(np.float32) for output in outputs]
         return [array if array.shape[0] and np.isfinite(array).all() else None for array in rounded]
+
+    def _transcribe(self, path: Path, waveform: np.ndarray) -> str:
+        """The file's transcript; "" when the recogniser fails on it, as ``toolkit transcribe`` leaves it
+        for training (``asr_text`` empty, the reason in ``failures.tsv``)."""
+        try:
+            return self.recognizer(waveform).strip()
+        except Exception as error:  # one bad file must not stop the others, nor lose its audio streams
+            logger.warning("%s: recogniser failed (%s: %s); its text streams get the features of an empty "
+                           "transcript, as in training", path, type(error).__name__, " ".join(str(error).split()))
+            return ""
 
     def predict_batch(self, paths: Sequence[Path]) -> List[FilePrediction]:
         from toolkit.data.audio import TARGET_SAMPLE_RATE, load_audio
@@ -134,12 +149,10 @@ class Predictor:
 
         started = time.perf_counter()
         if self.recognizer is not None:
-            for index in list(waveforms):
-                text = self.recognizer(waveforms[index]).strip()
-                results[index].transcript = text
-                if not text:
-                    results[index].error = "empty transcript: the recogniser heard no words, so the text stream has no input"
-                    del waveforms[index]
+            for index in waveforms:
+                results[index].transcript = self._transcribe(paths[index], waveforms[index])
+                if not results[index].transcript:
+                    self.empty_transcripts.append(results[index].file)
         self.times.add("asr", started)
 
         started = time.perf_counter()
@@ -187,11 +200,16 @@ class Predictor:
     def predict_files(self, paths: Sequence[Path], batch_size: int = 8, progress: bool = True) -> Iterator[FilePrediction]:
         if batch_size < 1:
             raise ToolkitError(f"--batch-size must be at least 1, got {batch_size}")
+        already_empty = len(self.empty_transcripts)
         with tqdm(total=len(paths), desc="predict", unit="file", disable=not progress) as bar:
             for start in range(0, len(paths), batch_size):
                 batch = list(paths[start:start + batch_size])
                 yield from self.predict_batch(batch)
                 bar.update(len(batch))
+        empty = self.empty_transcripts[already_empty:]
+        if empty:
+            logger.warning("%d of %d file(s) have an empty transcript (e.g. %s); their text streams got one zero "
+                           "frame, as the feature store holds for such utterances", len(empty), len(paths), empty[0])
 
 
 def manifest_audio(manifest: PathLike) -> Tuple[List[str], List[Path]]:
