@@ -44,7 +44,7 @@ extract_streams() {
 probe_streams() {
     local probe_lines name config streams
     probe_lines=$(python -m toolkit.recipes_support probes "$ensemble_conf")
-    while IFS=$'\t' read -r name config streams <&3; do
+    while IFS=$'\t' read -r name config streams _ <&3; do
         # shellcheck disable=SC2086
         step "$exp/probes/$name/.recipe_probe.done" "probe $name on $streams" \
             cpu_cmd "$exp/probes/$name/log/probe.log" \
@@ -70,7 +70,10 @@ train_members() {
     local thread_opts=()
     member_lines=$(python -m toolkit.recipes_support members "$ensemble_conf")
     if [ "$backend" = local ]; then
-        thread_opts=(--num-threads $(( $(nproc) / max_jobs_run > 0 ? $(nproc) / max_jobs_run : 1 )))
+        local cores
+        # The process's allotment (affinity, Slurm, cgroup quota), not every core of the machine.
+        cores=$(python -m toolkit.utils.threads)
+        thread_opts=(--num-threads $(( cores / max_jobs_run > 0 ? cores / max_jobs_run : 1 )))
     fi
     while IFS=$'\t' read -r -a fields <&3; do
         name=${fields[0]} config=${fields[1]} streams=${fields[2]}
@@ -115,8 +118,13 @@ combine_members() {
     while IFS=$'\t' read -r name _; do
         member_args+=(--member "$exp/members/$name")
     done < <(python -m toolkit.recipes_support members "$ensemble_conf")
-    while IFS=$'\t' read -r name _; do
-        probe_args+=(--probe "$exp/probes/$name")
+    while IFS=$'\t' read -r name _ _ role; do
+        # probe_members of the ensemble config are combined; the other probes are reference rows
+        if [ "$role" = member ]; then
+            member_args+=(--member "$exp/probes/$name")
+        else
+            probe_args+=(--probe "$exp/probes/$name")
+        fi
     done < <(python -m toolkit.recipes_support probes "$ensemble_conf")
     # shellcheck disable=SC2086
     step "$exp/ensemble/.recipe_stage5.done" "ensemble of $((${#member_args[@]} / 2)) members" \

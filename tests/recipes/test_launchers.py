@@ -1,13 +1,17 @@
 """recipes/utils/run_local.sh: JOB=1:N arrays with a parallelism limit, per-job logs, failures with log tails."""
 
+import os
 import subprocess
+import sys
 import time
 
-from tests.recipes.conftest import UTILS
+from tests.recipes.conftest import REPO, UTILS
+from toolkit.utils.threads import choose_threads
 
 
-def launch(*args, cwd):
-    return subprocess.run([str(UTILS / "run_local.sh"), *args], capture_output=True, text=True, cwd=cwd, timeout=60)
+def launch(*args, cwd, env=None):
+    return subprocess.run([str(UTILS / "run_local.sh"), *args], capture_output=True, text=True, cwd=cwd, env=env,
+                          timeout=60)
 
 
 def test_every_job_gets_its_id_and_its_own_log(tmp_path):
@@ -62,12 +66,38 @@ def test_single_job_without_range_and_bad_usage(tmp_path):
     assert result.returncode == 1 and "unknown option --bogus" in result.stderr
 
 
-def test_parallel_jobs_share_the_cores_unless_num_threads_says_otherwise(tmp_path):
-    import os
+def launcher_env(**extra):
+    """This environment without an outer thread allotment, plus ``extra``."""
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("OMP_NUM_THREADS", "SLURM_CPUS_PER_TASK")}
+    environment.update(extra)
+    return environment
 
+
+def test_parallel_jobs_share_the_cores_unless_num_threads_says_otherwise(tmp_path):
+    cpus = choose_threads(environ=launcher_env()).threads
     result = launch("--max-jobs-run", "2", "JOB=1:2", "log/t.JOB.log", "bash", "-c", 'echo "threads=$OMP_NUM_THREADS"',
-                    cwd=tmp_path)
+                    cwd=tmp_path, env=launcher_env())
     assert result.returncode == 0
-    assert f"threads={max(1, len(os.sched_getaffinity(0)) // 2)}" in (tmp_path / "log/t.1.log").read_text()
+    assert f"threads={max(1, cpus // 2)}" in (tmp_path / "log/t.1.log").read_text()
     result = launch("--num-threads", "3", "one.log", "bash", "-c", 'echo "threads=$OMP_NUM_THREADS"', cwd=tmp_path)
     assert "threads=3" in (tmp_path / "one.log").read_text()
+
+
+def test_jobs_share_only_the_cpus_the_launcher_itself_was_allotted(tmp_path):
+    # Inside a Slurm allocation of 1 CPU (or under a cgroup quota of 1) the local launcher must not
+    # give each job the machine's cores: nproc sees neither limit, the toolkit's allotment sees both.
+    result = launch("log/s.log", "bash", "-c", 'echo "threads=$OMP_NUM_THREADS"', cwd=tmp_path,
+                    env=launcher_env(SLURM_CPUS_PER_TASK="1"))
+    assert result.returncode == 0, result.stderr
+    assert "threads=1" in (tmp_path / "log/s.log").read_text()
+
+
+def test_a_job_takes_its_share_as_its_own_allotment(tmp_path):
+    # The launcher's OMP_NUM_THREADS is what a toolkit command in the job then uses.
+    script = "from toolkit.utils.threads import choose_threads; print('allotted', choose_threads().threads)"
+    result = launch("--max-jobs-run", "2", "JOB=1:2", "log/p.JOB.log", sys.executable, "-c", script, cwd=tmp_path,
+                    env=launcher_env(PYTHONPATH=str(REPO)))
+    assert result.returncode == 0, result.stderr
+    cpus = choose_threads(environ=launcher_env()).threads
+    assert f"allotted {max(1, cpus // 2)}" in (tmp_path / "log/p.2.log").read_text()
