@@ -13,6 +13,14 @@ every configuration sees the same frames):
 It prints training samples/s, the ratio to ``full`` and to ``random``, the fraction of padded
 frames and each process's peak resident memory (the whole epoch, data loading included).
 
+With ``--per-frame`` it instead measures what the trainer adds to the model's own cost, in a fresh
+process: the trainer's steps (``StageTrainer.train_epoch``: data loading and collation, MixUp,
+losses, backward, AdamW) against a plain loop of forward, the same loss, backward and AdamW step of
+the same model (same initial weights and input statistics) over the same batches, collated in
+memory beforehand (the same padded tensors). One epoch each, alternating, ``--repeats`` times; the
+fastest of each is compared as time per processed position (frames including padding, summed over
+the streams). The target is a ratio of at most 1.1.
+
 With ``--fusion-table`` it instead trains (MEDUSA stage 1) one member per stream combination on
 an existing corpus and its features (the mini_podcast recipe's ``data/`` and ``dump/features``):
 each single stream, every pair, all three with deep fusion and all three with late fusion, once
@@ -21,6 +29,8 @@ per ``--seeds`` value, and prints the mean and spread of Development Macro-F1 pe
 Members go to benchmarks/out/train/fusion/<corpus>/; the table to benchmarks/out/train/fusion.json.
 
 Usage: .venv/bin/python benchmarks/bench_train.py [--utterances 192] [--hidden 64]
+       .venv/bin/python benchmarks/bench_train.py --per-frame [--utterances 192] [--hidden 64] [--repeats 3] \
+           [--set data.num_workers=0]
        .venv/bin/python benchmarks/bench_train.py --fusion-table --config recipes/mini_podcast/conf/train/deepser.yaml \
            --manifest-dir recipes/mini_podcast/data --features-dir recipes/mini_podcast/dump/features \
            --streams fbank whisper_tiny_en minilm --seeds 1 2 3
@@ -30,6 +40,7 @@ import argparse
 import hashlib
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -129,6 +140,93 @@ def worker(root: Path, mode: str, hidden: int) -> dict:
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def per_frame_worker(root: Path, hidden: int, repeats: int, overrides) -> dict:
+    """Seconds per epoch of the trainer's steps and of a plain loop over the same padded batches."""
+    import copy
+
+    import torch
+
+    from toolkit.training.config import load_config
+    from toolkit.training.dataset import FeatureDataset, collate
+    from toolkit.training.distributed import init_distributed
+    from toolkit.training.losses import attribute_loss, soft_cross_entropy
+    from toolkit.training.trainer import StageTrainer
+    from toolkit.utils.logging import setup_logging
+
+    setup_logging("WARNING")
+    config = load_config(None, [
+        f"data.manifest_dir={root / 'data'}", f"data.features_dir={root / 'features'}",
+        f"data.streams=[{','.join(STREAMS)}]",
+        # The trainer needs a Development split to start; train_epoch never evaluates it.
+        "data.dev_split=train",
+        f"model.hidden_dim={hidden}", f"model.ff_dim={2 * hidden}", "train.checkpoint_every_steps=0", *overrides,
+    ])
+    exp_dir = OUT / "per_frame"
+    shutil.rmtree(exp_dir, ignore_errors=True)
+    context = init_distributed("cpu")
+    batches = positions = real = None
+    times = {"trainer": [], "plain": []}
+    for repeat in range(repeats):
+        # A fresh trainer per repeat: each times the same first epoch from the same initial weights.
+        trainer = StageTrainer(config, exp_dir, 1, context)
+        trainer.prepare()
+        model = copy.deepcopy(trainer.model)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=config.stage1.lr, weight_decay=config.train.weight_decay)
+        if batches is None:
+            dataset = FeatureDataset(trainer.train_data, config.data.max_frames)
+            batches = [collate([dataset[i] for i in rows]) for rows in trainer.epoch_batches(0)]
+            positions = sum(mask.numel() for batch in batches for mask in batch["masks"])
+            real = sum(int((~mask).sum()) for batch in batches for mask in batch["masks"])
+        targets_all = torch.from_numpy(trainer.train_data.targets)
+        attributes_all = torch.from_numpy(trainer.train_data.attributes)
+
+        def plain_epoch():
+            model.train()
+            for batch in batches:
+                logits, predicted = model(batch["features"], batch["masks"])
+                targets, attributes = targets_all[batch["indices"]], attributes_all[batch["indices"]]
+                loss = config.loss.class_weight * soft_cross_entropy(logits, targets, trainer.class_weights) + \
+                    config.loss.attribute_weight * attribute_loss(predicted, attributes, torch.isfinite(attributes),
+                                                                  config.loss.attribute_loss)
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+
+        runs = {"trainer": lambda: trainer.train_epoch(0), "plain": plain_epoch}
+        # Alternate which goes first, so a drift in machine load does not favour one.
+        for name in (("trainer", "plain") if repeat % 2 == 0 else ("plain", "trainer")):
+            started = time.perf_counter()
+            runs[name]()
+            times[name].append(time.perf_counter() - started)
+    return {"positions": positions, "padding_fraction": 1 - real / positions, "batches": len(batches),
+            "threads": torch.get_num_threads(), "num_workers": config.data.num_workers, "seconds": times}
+
+
+def per_frame(utterances: int, hidden: int, repeats: int, overrides) -> None:
+    root = make_store(utterances)
+    command = [sys.executable, __file__, "--worker", "per_frame", "--root", str(root), "--hidden", str(hidden),
+               "--repeats", str(repeats)] + [f"--set={override}" for override in overrides]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    result = json.loads(output.strip().splitlines()[-1])
+    best = {name: min(seconds) for name, seconds in result["seconds"].items()}
+    per_position = {name: seconds / result["positions"] * 1e6 for name, seconds in best.items()}
+    ratio = per_position["trainer"] / per_position["plain"]
+    print(f"DeepSER training cost per processed position: 2 streams ({', '.join(f'{s} {d}-d' for s, (d, _) in STREAMS.items())}), "
+          f"hidden {hidden}, {utterances} utterances in {result['batches']} batches, "
+          f"{result['positions']} positions ({result['padding_fraction']:.1%} padding), {result['threads']} torch "
+          f"thread(s), data.num_workers={result['num_workers']}, fastest of {repeats} epochs"
+          + (f", --set {' '.join(overrides)}" if overrides else ""))
+    print(f"{'loop':<44} {'s/epoch':>8} {'us/position':>12} {'ratio':>6}")
+    labels = {"trainer": "trainer steps (StageTrainer.train_epoch)", "plain": "plain forward + backward + AdamW"}
+    for name in ("trainer", "plain"):
+        print(f"{labels[name]:<44} {best[name]:>8.3f} {per_position[name]:>12.2f} "
+              f"{per_position[name] / per_position['plain']:>5.2f}x")
+    print(f"trainer / plain: {ratio:.2f}x (target at most 1.10x)")
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "per_frame.json").write_text(json.dumps({**result, "hidden": hidden, "overrides": list(overrides),
+                                                    "us_per_position": per_position, "ratio": ratio}, indent=2))
+
+
 def fusion_table(config_path: str, manifest_dir: str, features_dir: str, streams, extra, seeds) -> None:
     """Stage-1 Development Macro-F1 of single streams, pairs, and 3-stream deep and late fusion, per seed."""
     from itertools import combinations
@@ -175,17 +273,27 @@ def main() -> None:
     parser.add_argument("--utterances", type=int, default=192, help="utterances in the epoch (batches of 32)")
     parser.add_argument("--hidden", type=int, default=64, help="model width (the paper uses 512)")
     parser.add_argument("--fusion-table", action="store_true", help="train the stream-combination table instead")
+    parser.add_argument("--per-frame", action="store_true",
+                        help="compare the trainer's steps with a plain loop per processed position instead")
+    parser.add_argument("--repeats", type=int, default=3, help="epochs per loop of --per-frame (the fastest counts)")
     parser.add_argument("--config", default=str(REPO / "recipes" / "mini_podcast" / "conf" / "train" / "deepser.yaml"))
     parser.add_argument("--manifest-dir", default=str(REPO / "recipes" / "mini_podcast" / "data"))
     parser.add_argument("--features-dir", default=str(REPO / "recipes" / "mini_podcast" / "dump" / "features"))
     parser.add_argument("--streams", nargs="+", default=["fbank", "whisper_tiny_en", "minilm"])
-    parser.add_argument("--set", dest="overrides", action="append", default=[], help="config override for the table")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        help="config override for --fusion-table and --per-frame (repeatable)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="training seeds of the table")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.fusion_table:
         fusion_table(args.config, args.manifest_dir, args.features_dir, args.streams, args.overrides, args.seeds)
+        return
+    if args.per_frame:
+        per_frame(args.utterances, args.hidden, args.repeats, args.overrides)
+        return
+    if args.worker == "per_frame":
+        print(json.dumps(per_frame_worker(Path(args.root), args.hidden, args.repeats, args.overrides)))
         return
     if args.worker:
         print(json.dumps(worker(Path(args.root), args.worker, args.hidden)))

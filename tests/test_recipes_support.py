@@ -64,3 +64,17 @@ def test_has_labels_exit_status(tmp_path, rows, task, expected):
     with pytest.raises(SystemExit) as exit_info:
         main(["has-labels", str(tmp_path / "labels.csv"), "--task", task])
     assert exit_info.value.code == expected
+
+
+def test_probes_are_one_per_stream_and_all_streams_with_their_role(tmp_path, capsys):
+    config = tmp_path / "ensemble.yaml"
+    config.write_text("train_config: t.yaml\nprobe_members: [all_streams]\nmembers:\n"
+                      "  - {name: a, streams: [fbank, minilm]}\n  - {name: b, streams: [whisper, minilm]}\n")
+    assert main(["probes", str(config)]) == 0
+    lines = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert lines == [["fbank", "t.yaml", "[fbank]", "reference"], ["minilm", "t.yaml", "[minilm]", "reference"],
+                     ["whisper", "t.yaml", "[whisper]", "reference"],
+                     ["all_streams", "t.yaml", "[fbank,minilm,whisper]", "member"]]
+    config.write_text("train_config: t.yaml\nprobe_members: [nope]\nmembers:\n  - {name: a, streams: [fbank]}\n")
+    assert main(["probes", str(config)]) == 1
+    assert "probe_members must list probes of this ensemble (fbank)" in capsys.readouterr().err

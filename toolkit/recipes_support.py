@@ -9,7 +9,7 @@ nothing; prints tab-separated lines for ``run.sh`` to read::
     python -m toolkit.recipes_support members conf/ensemble.yaml
         -> <member> TAB <train yaml> TAB [s1,s2] [TAB <override>]...
     python -m toolkit.recipes_support probes conf/ensemble.yaml
-        -> <probe> TAB <train yaml> TAB [streams]  (one per stream, and all_streams over every stream)
+        -> <probe> TAB <train yaml> TAB [streams] TAB member|reference  (one per stream, and all_streams)
     python -m toolkit.recipes_support folds data/prepare_summary.json  -> 1 2 3 4 5
     python -m toolkit.recipes_support fold-table exp/<tag> --folds "1 2 3"  -> exp/<tag>/folds.md, folds.json
 
@@ -26,6 +26,8 @@ The ensemble config::
         streams: [wavlm_large, roberta_large]
         overrides: [train.seed=1]            # optional, passed as --set
         train_config: conf/train/other.yaml  # optional, replaces the default
+    probe_members: [all_streams]             # optional: probes combined as members (the others are
+                                             # scored for reference); names as printed by ``probes``
 """
 
 import sys
@@ -41,7 +43,7 @@ from toolkit.utils.errors import ToolkitError
 _MEMBER_KEYS = {"name", "streams", "overrides", "train_config", "description"}
 #: The recipes' probe over every stream the members use.
 ALL_STREAMS_PROBE = "all_streams"
-_TOP_KEYS = {"train_config", "members", "description"}
+_TOP_KEYS = {"train_config", "members", "probe_members", "description"}
 
 
 @dataclass(frozen=True)
@@ -52,17 +54,21 @@ class Member:
     overrides: List[str] = field(default_factory=list)
 
 
-def load_ensemble_config(path: PathLike) -> List[Member]:
-    """The members of an ensemble config, checked: unique names, 1+ distinct streams, known keys."""
+def _read_ensemble_yaml(path: Path) -> dict:
     import yaml
 
-    path = Path(path)
     if not path.is_file():
         raise ToolkitError(f"{path}: ensemble config not found; pass --ensemble_conf or create it (see docs/recipes.md)")
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise ToolkitError(f"{path}: not valid YAML: {error}") from None
+
+
+def load_ensemble_config(path: PathLike) -> List[Member]:
+    """The members of an ensemble config, checked: unique names, 1+ distinct streams, known keys."""
+    path = Path(path)
+    loaded = _read_ensemble_yaml(path)
     if not isinstance(loaded, dict) or not isinstance(loaded.get("members"), list) or not loaded["members"]:
         raise ToolkitError(f"{path}: expected a mapping with a non-empty 'members' list")
     unknown = set(loaded) - _TOP_KEYS
@@ -147,12 +153,25 @@ def probe_specs(members: List[Member]) -> List[Tuple[str, str, List[str]]]:
     return specs
 
 
+def probe_members(path: PathLike) -> List[str]:
+    """The probes an ensemble config combines as members (``probe_members``), checked against its probes."""
+    path = Path(path)
+    names = _read_ensemble_yaml(path).get("probe_members", [])
+    known = [name for name, _, _ in probe_specs(load_ensemble_config(path))]
+    if not isinstance(names, list) or any(name not in known for name in names):
+        raise ToolkitError(f"{path}: probe_members must list probes of this ensemble ({', '.join(known)}), got {names!r}")
+    return names
+
+
 @cli.command()
 @click.argument("ensemble_conf", type=click.Path(dir_okay=False))
 def probes(ensemble_conf: str) -> None:
-    """Print each probe of the recipe: name, training config (for its data section), streams as a YAML list."""
+    """Print each probe of the recipe: name, training config (for its data section), streams as a YAML list,
+    and its role: ``member`` (combined, listed in probe_members) or ``reference`` (scored beside the members)."""
+    combined = probe_members(ensemble_conf)
     for name, config, streams in probe_specs(load_ensemble_config(ensemble_conf)):
-        click.echo("\t".join([name, config, "[" + ",".join(streams) + "]"]))
+        role = "member" if name in combined else "reference"
+        click.echo("\t".join([name, config, "[" + ",".join(streams) + "]", role]))
 
 
 @cli.command()

@@ -58,6 +58,22 @@ def test_late_fusion_has_no_fusion_encoders_and_fewer_parameters():
     assert sum(p.numel() for p in late.parameters()) < sum(p.numel() for p in deep.parameters())
 
 
+def test_fusion_levels_are_full_legs_with_the_public_codes_projection_before_each_encoder():
+    model = DeepSER(SPECS[:2], hidden_dim=8, ff_dim=16)
+    for projection in (model.fusion_1_projection, model.fusion_2_projection):
+        assert [type(layer) for layer in projection] == [torch.nn.Linear, torch.nn.ReLU, torch.nn.Linear]
+        assert [(layer.in_features, layer.out_features) for layer in projection[::2]] == [(8, 8), (8, 8)]
+
+
+def test_without_fusion_projection_the_state_dict_is_the_default_minus_the_projections():
+    # Checkpoints written before model.fusion_projection existed have exactly these keys.
+    with_projection = set(DeepSER(SPECS[:2], hidden_dim=8, ff_dim=16).state_dict())
+    bare = set(DeepSER(SPECS[:2], hidden_dim=8, ff_dim=16, fusion_projection=False).state_dict())
+    assert with_projection - bare == {f"fusion_{level}_projection.{layer}.{kind}"
+                                      for level in (1, 2) for layer in (0, 2) for kind in ("weight", "bias")}
+    assert bare < with_projection
+
+
 def test_mixup_with_lambda_one_is_identity_and_mixes_otherwise():
     torch.manual_seed(0)
     model = DeepSER(SPECS[:1], hidden_dim=8, ff_dim=16).eval()
@@ -65,10 +81,25 @@ def test_mixup_with_lambda_one_is_identity_and_mixes_otherwise():
     permutation = torch.tensor([1, 0])
     with torch.no_grad():
         plain = model(features, masks)[0]
-        assert torch.equal(model(features, masks, (1.0, permutation))[0], plain)
-        assert not torch.allclose(model(features, masks, (0.5, permutation))[0], plain)
+        assert torch.equal(model(features, masks, (torch.ones(2), permutation))[0], plain)
+        assert not torch.allclose(model(features, masks, (torch.full((2,), 0.5), permutation))[0], plain)
     hidden = torch.tensor([[0.0, 2.0], [4.0, 6.0]])
-    torch.testing.assert_close(mix_hidden(hidden, (0.25, permutation)), torch.tensor([[3.0, 5.0], [1.0, 3.0]]))
+    torch.testing.assert_close(mix_hidden(hidden, (torch.full((2,), 0.25), permutation)),
+                               torch.tensor([[3.0, 5.0], [1.0, 3.0]]))
+
+
+def test_mixup_mixes_each_row_with_its_own_lambda():
+    # Late fusion feeds the mixed vector straight into the linear class head, so each row's logits
+    # are the same λ-mix of the unmixed logits as its targets are of the unmixed targets.
+    torch.manual_seed(0)
+    model = DeepSER(SPECS[:2], hidden_dim=8, ff_dim=16, fusion="late").eval()
+    features, masks = _batch(SPECS[:2], [(3, 2), (5, 4), (2, 6)])
+    lam, permutation = torch.tensor([0.9, 0.2, 0.5]), torch.tensor([2, 0, 1])
+    with torch.no_grad():
+        plain = model(features, masks)[0]
+        mixed = model(features, masks, (lam, permutation))[0]
+    expected = lam[:, None] * plain + (1 - lam[:, None]) * plain[permutation]
+    torch.testing.assert_close(mixed, expected, atol=1e-5, rtol=1e-5)
 
 
 def test_wrong_number_of_streams_is_rejected():

@@ -16,6 +16,17 @@ def test_defaults_are_the_paper_values():
     assert (config.stage1.lr, config.stage2.lr, config.train.batch_size, config.train.seed) == (1e-5, 1e-6, 32, 42)
     assert config.stage1.max_epochs + config.stage2.max_epochs == 50 and config.stage1.patience == 8
     assert config.loss.targets == "soft" and config.model.fusion == "deep"
+    # The public code's fusion levels are full legs and its MixUp draws one λ per sample.
+    assert config.model.fusion_projection is True and config.mixup.per_sample is True
+
+
+def test_the_paper_config_says_the_public_codes_fusion_legs_and_mixup():
+    path = REPO / "recipes" / "msp_podcast" / "conf" / "train" / "deepser.yaml"
+    assert "fusion_projection: true" in path.read_text() and "per_sample: true" in path.read_text()
+    config = load_config(path)
+    assert config.model.fusion_projection is True and config.mixup.per_sample is True
+    flipped = load_config(path, ["model.fusion_projection=false", "mixup.per_sample=false"])
+    assert flipped.model.fusion_projection is False and flipped.mixup.per_sample is False
 
 
 def test_yaml_then_overrides_with_yaml_typed_values(tmp_path):

@@ -53,20 +53,32 @@ def test_mixup_draw_is_reproducible_and_respects_p():
     draws = [draw_mixup(8, 0.3, 0.2, torch.Generator().manual_seed(3)) for _ in range(2)]
     assert (draws[0] is None) == (draws[1] is None)
     if draws[0] is not None:
-        assert draws[0][0] == draws[1][0] and torch.equal(draws[0][1], draws[1][1])
+        assert torch.equal(draws[0][0], draws[1][0]) and torch.equal(draws[0][1], draws[1][1])
     generator = torch.Generator().manual_seed(0)
     assert all(draw_mixup(8, 0.0, 0.2, generator) is None for _ in range(20))
     mixed = [draw_mixup(8, 1.0, 0.2, generator) for _ in range(200)]
-    lams = np.array([m[0] for m in mixed])
+    lams = torch.cat([m[0] for m in mixed]).numpy()
     # Beta(0.2, 0.2) piles up near 0 and 1.
     assert ((lams < 0.1) | (lams > 0.9)).mean() > 0.5 and 0 <= lams.min() and lams.max() <= 1
+
+
+def test_mixup_draws_a_lambda_per_sample_by_default_and_one_per_batch_on_request():
+    per_sample = draw_mixup(16, 1.0, 0.2, torch.Generator().manual_seed(5))
+    per_batch = draw_mixup(16, 1.0, 0.2, torch.Generator().manual_seed(5), per_sample=False)
+    assert per_sample[0].shape == per_batch[0].shape == (16,)
+    assert len(set(per_sample[0].tolist())) == 16
+    assert len(set(per_batch[0].tolist())) == 1
+    # Both modes use the generator alike: same batches mixed, same partners.
+    assert torch.equal(per_sample[1], per_batch[1])
 
 
 def test_mix_targets_mixes_classes_and_attributes_and_keeps_known_only_if_both_known():
     targets = torch.eye(8)[:2]
     attributes = torch.tensor([[1.0, 2.0, float("nan")], [3.0, 4.0, 5.0]])
     known = torch.isfinite(attributes)
-    mixed, mixed_attributes, mixed_known = mix_targets(targets, attributes, known, (0.75, torch.tensor([1, 0])))
-    torch.testing.assert_close(mixed[0, :2], torch.tensor([0.75, 0.25]))
-    assert float(mixed_attributes[0, 0]) == pytest.approx(1.5)
+    lam = torch.tensor([0.75, 0.1])
+    mixed, mixed_attributes, mixed_known = mix_targets(targets, attributes, known, (lam, torch.tensor([1, 0])))
+    # Each row with its own λ: row 0 keeps 0.75 of itself, row 1 keeps 0.1 of itself.
+    torch.testing.assert_close(mixed[:, :2], torch.tensor([[0.75, 0.25], [0.9, 0.1]]))
+    torch.testing.assert_close(mixed_attributes[:, :2], torch.tensor([[1.5, 2.5], [1.2, 2.2]]))
     assert mixed_known.tolist() == [[True, True, False], [True, True, False]]

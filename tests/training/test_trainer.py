@@ -117,6 +117,7 @@ def test_runs_are_deterministic_and_resume_mid_epoch_matches_an_uninterrupted_ru
     ("mixup.p=0",),
     ("loss.multitask=false",),
     ("model.pooling=attentive_stats", "train.grad_accumulation=2", "loss.attribute_loss=ccc"),
+    ("model.fusion_projection=false", "mixup.per_sample=false", "mixup.p=1"),
 ])
 def test_every_ablation_switch_runs(corpus, tmp_path, ablation):
     result = train_member(_config(corpus, *ablation, epochs=1), tmp_path, 1, device="cpu")
@@ -127,6 +128,14 @@ def test_every_ablation_switch_runs(corpus, tmp_path, ablation):
         key, value = override.split("=")
         section, name = key.split(".")
         assert saved[section][name] == yaml.safe_load(value)
+
+
+def test_resuming_a_run_started_without_fusion_projection_names_the_key_to_set(corpus, tmp_path):
+    started = _config(corpus, "model.fusion_projection=false", epochs=1)
+    assert not train_member(started, tmp_path, 1, device="cpu", stop_after_steps=1).finished
+    with pytest.raises(ToolkitError, match="needs --set model.fusion_projection=false"):
+        train_member(_config(corpus, epochs=1), tmp_path, 1, device="cpu", resume=True)
+    assert train_member(started, tmp_path, 1, device="cpu", resume=True).finished
 
 
 def test_stage2_needs_stage1(corpus, tmp_path):

@@ -16,10 +16,14 @@ A model checkpoint (``best.pt``) is a ``torch.save`` dict with keys ``format``
 ``streams`` (name, dim, num_layers per stream, in input order), ``classes`` (the inventory the
 class head predicts, ``[{"code", "name"}]`` in logit order), ``model_state``, ``stage``, ``epoch``
 and ``dev_macro_f1``. Format 1 checkpoints have no ``classes``: they predict the challenge's 8.
+A stored config lacking a key added later (``LEGACY_CONFIG``) is read with the value that
+describes how that checkpoint was trained, never with today's default.
 """
 
+import os
+import re
 from pathlib import Path
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, List, Tuple
 
 from toolkit.emotions import CHALLENGE, Inventory
 from toolkit.utils.atomic import PathLike, atomic_path
@@ -28,6 +32,10 @@ from toolkit.utils.errors import ToolkitError
 CHECKPOINT_FORMAT = "toolkit.deepser"
 FORMAT_VERSION = 2
 
+#: Config keys added after checkpoints existed, with the behaviour of every checkpoint written
+#: before: no projection before the fusion encoders, one MixUp λ per batch.
+LEGACY_CONFIG = {"model": {"fusion_projection": False}, "mixup": {"per_sample": False}}
+
 
 def save_checkpoint(path: PathLike, payload: Dict[str, Any]) -> None:
     """Write atomically, so a kill during the write leaves the previous checkpoint intact."""
@@ -35,6 +43,21 @@ def save_checkpoint(path: PathLike, payload: Dict[str, Any]) -> None:
 
     with atomic_path(path) as temporary:
         torch.save(payload, temporary)
+
+
+def remove_stale_temporaries(exp_dir: PathLike) -> List[Path]:
+    """Delete the temporary files (``<name>.tmp-<pid>``, ``toolkit.utils.atomic``) that writers killed
+    mid-write left in ``exp_dir`` (a partial checkpoint can be as large as a whole one); returns them.
+
+    Only this process writes into an experiment directory (rank 0 under torchrun), so every
+    temporary file of another process id is stale.
+    """
+    own = f".tmp-{os.getpid()}"
+    stale = [path for path in Path(exp_dir).rglob("*.tmp-*")
+             if re.search(r"\.tmp-\d+$", path.name) and not path.name.endswith(own)]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def read_checkpoint(path: PathLike) -> Dict[str, Any]:
@@ -73,12 +96,22 @@ def payload_inventory(payload: Dict[str, Any]) -> Inventory:
     return Inventory.from_list(payload["classes"], "checkpoint")
 
 
+def stored_config(payload: Dict[str, Any]) -> Dict[str, Any]:
+    """The checkpoint's config as a nested dict, keys it predates filled in from ``LEGACY_CONFIG``."""
+    config = {section: dict(values) for section, values in payload["config"].items()}
+    for section, values in LEGACY_CONFIG.items():
+        stored = config.setdefault(section, {})
+        for key, value in values.items():
+            stored.setdefault(key, value)
+    return config
+
+
 def model_from_payload(payload: Dict[str, Any], device: str = "cpu"):
     """(DeepSER in eval mode on ``device``, TrainingConfig) from a checkpoint dict."""
     from toolkit.models.deepser import StreamSpec, build_model
     from toolkit.training.config import config_from_dict
 
-    config = config_from_dict(payload["config"])
+    config = config_from_dict(stored_config(payload))
     model = build_model([StreamSpec(**spec) for spec in payload["streams"]], config.model,
                         payload_inventory(payload).num_classes)
     model.load_state_dict(payload["model_state"])

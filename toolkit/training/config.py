@@ -47,6 +47,10 @@ class DataConfig:
 class ModelConfig:
     #: "deep" = DeepSER hierarchical fusion; "late" = pooled stream vectors straight into the heads.
     fusion: str = "deep"
+    #: Each fusion level is a full leg, as in the public code: a Linear-ReLU-Linear projection
+    #: before its encoder. false: the concatenated stream outputs go straight into the encoders
+    #: (the toolkit's model before this key existed; its checkpoints load as false).
+    fusion_projection: bool = True
     hidden_dim: int = 512
     num_layers: int = 2
     num_heads: int = 1
@@ -85,6 +89,8 @@ class MixupConfig:
     #: Probability that a batch is mixed (Manifold MixUp on the post-fusion hidden vector); 0 disables.
     p: float = 0.3
     alpha: float = 0.2
+    #: One λ ~ Beta(alpha, alpha) per sample, as in the public code; false: one λ for the whole batch.
+    per_sample: bool = True
 
 
 @dataclass

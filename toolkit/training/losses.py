@@ -3,7 +3,8 @@
 ``total = class_weight · CE(soft targets) + attribute_weight · attribute loss`` where the
 attribute loss is MSE on the 1-7 scale (paper) or 1 − CCC, over the rows whose attributes
 are known. Stage-1 class weights are w_c = (N / (K · f_c)) ** α with f_c the soft-label mass
-of class c and K the number of classes (8 for the challenge). Also the Manifold MixUp draw.
+of class c and K the number of classes (8 for the challenge). Also the Manifold MixUp draw
+(a λ per sample, as in the public code, or one per batch).
 Reads and writes nothing.
 """
 
@@ -58,22 +59,28 @@ def attribute_loss(predicted: torch.Tensor, target: torch.Tensor, known: torch.T
     return torch.stack(losses).mean() if losses else predicted.sum() * 0.0
 
 
-def draw_mixup(batch_size: int, p: float, alpha: float, generator: torch.Generator) -> Optional[Tuple[float, torch.Tensor]]:
-    """With probability ``p``: (λ ~ Beta(alpha, alpha), a random permutation of the batch); else None."""
+def draw_mixup(batch_size: int, p: float, alpha: float, generator: torch.Generator,
+               per_sample: bool = True) -> Optional[Tuple[torch.Tensor, torch.Tensor]]:
+    """With probability ``p`` (one draw per batch): (λ of shape (batch_size,), a random permutation of
+    the batch); else None. λ ~ Beta(alpha, alpha) per sample, or one value for every row."""
     if p <= 0 or batch_size < 2 or float(torch.rand(1, generator=generator)) >= p:
         return None
     # torch.distributions.Beta cannot take a generator; a numpy draw seeded from ours keeps runs reproducible.
+    # Both modes take the same draws from ``generator``, so the batches they mix are the same.
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
-    lam = float(np.random.default_rng(seed).beta(alpha, alpha))
+    draws = np.random.default_rng(seed).beta(alpha, alpha, size=batch_size if per_sample else 1)
+    lam = torch.from_numpy(draws.astype(np.float32)).expand(batch_size).contiguous()
     return lam, torch.randperm(batch_size, generator=generator)
 
 
 def mix_targets(targets: torch.Tensor, attributes: torch.Tensor, known: torch.Tensor,
-                mix: Optional[Tuple[float, torch.Tensor]]):
-    """Mix the class targets and attributes like the hidden vector; an attribute stays known only if both were."""
+                mix: Optional[Tuple[torch.Tensor, torch.Tensor]]):
+    """Mix the class targets and attributes with each row's λ, as the hidden vector is mixed; an
+    attribute stays known only if both rows knew it."""
     if mix is None:
         return targets, attributes, known
     lam, permutation = mix
+    lam = lam.to(targets.dtype).unsqueeze(-1)
     mixed_targets = lam * targets + (1.0 - lam) * targets[permutation]
     mixed_attributes = lam * attributes + (1.0 - lam) * attributes[permutation]
     return mixed_targets, mixed_attributes, known & known[permutation]

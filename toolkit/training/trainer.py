@@ -19,7 +19,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -27,7 +27,14 @@ from toolkit.data.inventory import read_inventory
 from toolkit.emotions import ATTRIBUTES
 from toolkit.metrics import attribute_ccc, macro_f1, per_class_f1
 from toolkit.predictions import write_predictions
-from toolkit.training.checkpoint import model_payload, payload_inventory, read_checkpoint, save_checkpoint
+from toolkit.training.checkpoint import (
+    model_payload,
+    payload_inventory,
+    read_checkpoint,
+    remove_stale_temporaries,
+    save_checkpoint,
+    stored_config,
+)
 from toolkit.training.config import TrainingConfig
 from toolkit.training.dataset import (
     FeatureDataset,
@@ -104,6 +111,22 @@ def _loader(dataset: FeatureDataset, batches: List[List[int]], num_workers: int)
         message = str(error).rstrip().splitlines()[-1]
         prefix = "toolkit.utils.errors.ToolkitError: "
         raise ToolkitError(message[len(prefix):] if message.startswith(prefix) else str(error)) from None
+
+
+def accumulation_groups(batch_sizes: Sequence[int], accumulation: int) -> List[Tuple[float, bool]]:
+    """Per batch of an epoch: (scale of its mean loss, whether an optimizer step follows it).
+
+    Batches form groups of ``accumulation`` from the epoch's start; the epoch's last group may be
+    shorter. Each batch's loss is scaled by its share of its group's samples, so the summed gradient
+    of a group is the gradient of the mean loss over all its samples, as one batch holding them
+    would give (also for a short last group, and for a group holding the epoch's short batch).
+    """
+    plan = []
+    for start in range(0, len(batch_sizes), accumulation):
+        sizes = batch_sizes[start : start + accumulation]
+        total = float(sum(sizes))
+        plan.extend((size / total, position == len(sizes) - 1) for position, size in enumerate(sizes))
+    return plan
 
 
 def predict_split(model, data: SplitData, config: TrainingConfig, context: DistContext):
@@ -247,7 +270,7 @@ class StageTrainer:
         self.earlier_rows = [row for row in read_metrics(self.exp_dir / "metrics.csv") if row["stage"] < self.stage]
         if self.stage == 2:
             stage1 = read_checkpoint(self.exp_dir / "stage1" / "best.pt")
-            _check_stage2_compatible(config, stage1["config"], self.exp_dir)
+            _check_stage2_compatible(config, stored_config(stage1), self.exp_dir)
             if payload_inventory(stage1) != self.inventory:
                 raise ToolkitError(
                     f"{self.exp_dir}/stage1/best.pt predicts {payload_inventory(stage1).describe()}, but the training "
@@ -277,6 +300,14 @@ class StageTrainer:
         import torch
 
         payload = torch.load(path, map_location="cpu", weights_only=False)
+        expected, saved = set(self.model.state_dict()), set(payload["model_state"])
+        if expected != saved:
+            different = sorted(expected ^ saved)
+            raise ToolkitError(
+                f"{path}: saved from a model with other layers than this config builds ({', '.join(different[:3])}"
+                f"{', ...' if len(different) > 3 else ''}); resume with the config the run started with "
+                "(a run started before model.fusion_projection existed needs --set model.fusion_projection=false)"
+            )
         self.model.load_state_dict(payload["model_state"])
         self.optimizer.load_state_dict(payload["optimizer_state"])
         self.state = RunState(**payload["run_state"])
@@ -325,7 +356,7 @@ class StageTrainer:
         progress = min(1.0, (step - warmup) / max(1, total - warmup))
         return stage.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
 
-    def _epoch_batches(self, epoch: int) -> List[List[int]]:
+    def epoch_batches(self, epoch: int) -> List[List[int]]:
         """This process's batches for ``epoch``; the same on every run and every process for one seed."""
         config = self.config
         rng = np.random.default_rng([config.train.seed, self.stage, epoch])
@@ -339,8 +370,9 @@ class StageTrainer:
         batches = bucket_batches(rows, lengths, config.train.batch_size, config.data.bucket_pool_batches, rng)
         return rank_batches(batches, self.context)
 
-    def _train_epoch(self, epoch: int) -> bool:
-        """Train (the rest of) one epoch; False when stopped early by ``stop_after_steps``."""
+    def train_epoch(self, epoch: int) -> bool:
+        """Train (the rest of) one epoch over ``epoch_batches(epoch)``; False when stopped early by
+        ``stop_after_steps``. Needs ``prepare()`` first."""
         import contextlib
 
         import torch
@@ -348,9 +380,9 @@ class StageTrainer:
         from toolkit.training.losses import attribute_loss, draw_mixup, mix_targets, soft_cross_entropy
 
         config, state = self.config, self.state
-        batches = self._epoch_batches(epoch)
+        batches = self.epoch_batches(epoch)
         start = state.batch_in_epoch
-        accumulation = config.train.grad_accumulation
+        groups = accumulation_groups([len(batch) for batch in batches], config.train.grad_accumulation)
         targets_all = torch.from_numpy(self.train_data.targets)
         attributes_all = torch.from_numpy(self.train_data.attributes)
         dataset = FeatureDataset(self.train_data, config.data.max_frames)
@@ -370,11 +402,12 @@ class StageTrainer:
             targets = targets_all[indices].to(self.context.device)
             attributes = attributes_all[indices].to(self.context.device)
             known = torch.isfinite(attributes)
-            mix = draw_mixup(len(indices), config.mixup.p, config.mixup.alpha, self.mix_generator)
+            mix = draw_mixup(len(indices), config.mixup.p, config.mixup.alpha, self.mix_generator,
+                             config.mixup.per_sample)
             if mix is not None:
-                mix = (mix[0], mix[1].to(self.context.device))
+                mix = (mix[0].to(self.context.device), mix[1].to(self.context.device))
             targets, attributes, known = mix_targets(targets, attributes, known, mix)
-            steps_now = (position + 1) % accumulation == 0 or position + 1 == len(batches)
+            loss_scale, steps_now = groups[position]
             sync = contextlib.nullcontext() if steps_now or not self.context.enabled else self.training_model.no_sync()
             with sync:
                 logits, predicted = self.training_model(features, masks, mix)
@@ -382,15 +415,18 @@ class StageTrainer:
                 ce = soft_cross_entropy(scored, targets, self.class_weights)
                 attr = attribute_loss(predicted, attributes, known, config.loss.attribute_loss)
                 loss = config.loss.class_weight * ce + attribute_weight * attr
-                (loss / accumulation).backward()
+                (loss * loss_scale).backward()
+            # One device-to-host copy for the three logged values: each .item() waits for the GPU.
+            loss_value, ce_value, attribute_value = torch.stack([loss, ce, attr]).detach().tolist()
             size = float(len(indices))
-            sums["loss"] += loss.item() * size
-            sums["ce"] += ce.item() * size
-            sums["attribute"] += attr.item() * size
+            sums["loss"] += loss_value * size
+            sums["ce"] += ce_value * size
+            sums["attribute"] += attribute_value * size
             sums["samples"] += size
             if progress is not None:
                 progress.update(1)
-                progress.set_postfix(loss=f"{loss.item():.3f}")
+                # refresh=False: tqdm redraws at its own pace instead of writing a line per batch.
+                progress.set_postfix(loss=f"{loss_value:.3f}", refresh=False)
             if not steps_now:
                 continue
             if config.train.grad_clip:
@@ -480,11 +516,17 @@ class StageTrainer:
                     write_predictions(self.stage_dir / "predictions" / f"{split_name}.csv", rows.file_names, logits,
                                       attributes, self.inventory.codes)
 
-    def run(self) -> TrainResult:
+    def prepare(self) -> None:
+        """Everything before the first epoch: data, model and optimizer (restored from ``last.pt`` on
+        resume), ``config.yaml``, and the DDP wrapper under torchrun."""
         if self.stage == 2 and not (self.exp_dir / "stage1" / "best.pt").exists():
             raise ToolkitError(f"{self.exp_dir}/stage1/best.pt not found; run --medusa-stage 1 first")
         self._prepare()
         if self.context.is_main:
+            stale = remove_stale_temporaries(self.exp_dir)
+            if stale:
+                logger.info("removed %d partial file(s) that a killed run left: %s", len(stale),
+                            ", ".join(str(path.relative_to(self.exp_dir)) for path in stale))
             self.stage_dir.mkdir(parents=True, exist_ok=True)
             _write_config(self.config, self.exp_dir / "config.yaml")
         barrier(self.context)
@@ -494,14 +536,17 @@ class StageTrainer:
 
             device_ids = [self.context.device.index] if self.context.device.type == "cuda" else None
             self.training_model = DistributedDataParallel(self.model, device_ids=device_ids)
+        self.steps_at_start = self.state.global_step
+
+    def run(self) -> TrainResult:
+        self.prepare()
         if not is_done(self.stage_dir, "training"):
             state = self.state
-            self.steps_at_start = state.global_step
             # A run killed between its last epoch's checkpoint and the done marker must not train on.
             first = state.epoch if state.bad_epochs < self.stage_config.patience else self.stage_config.max_epochs
             for epoch in range(first, self.stage_config.max_epochs):
                 started = time.time()
-                if not self._train_epoch(epoch):
+                if not self.train_epoch(epoch):
                     logger.info("stopped after %d optimizer steps as asked; continue with --resume", state.global_step)
                     return TrainResult(self.exp_dir, self.stage, state.best_score, state.best_epoch, finished=False)
                 if self._finish_epoch(epoch, started):
