@@ -2,13 +2,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.ensemble.members import inputs_per_member, load_members, stack_inputs
+from toolkit.ensemble.members import inputs_per_member, load_members
+from toolkit.ensemble.methods import MemberOutputs
 from toolkit.utils.errors import ToolkitError
 
 
 def test_stack_inputs_is_softmax_then_attributes_per_member(corpus):
     members = load_members(corpus.members, "development")
-    inputs = stack_inputs(members)
+    inputs = MemberOutputs(np.stack([m.posteriors for m in members]), np.stack([m.attributes for m in members])).stacked()
     INPUTS_PER_MEMBER = inputs_per_member(8)
     assert inputs.shape == (len(corpus.dev_names), len(members) * INPUTS_PER_MEMBER)
     for index, member in enumerate(members):

@@ -110,8 +110,3 @@ def ensure_same_files(expected: Sequence[str], found: Sequence[str], expected_so
         f"{found_source}: FileNames differ from {expected_source}: {'; '.join(details)}. "
         "All members must predict the same manifest; re-run prediction of this member on it"
     )
-
-
-def stack_inputs(members: Sequence[MemberPredictions]) -> np.ndarray:
-    """Meta-classifier input (rows, members * (classes + 3)): per member softmax(logits) then 3 attributes."""
-    return np.concatenate([np.concatenate([m.posteriors, m.attributes], axis=1) for m in members], axis=1)

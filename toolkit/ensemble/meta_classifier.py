@@ -1,7 +1,7 @@
 """MEDUSA stage 3: one linear layer from the members' posteriors and attributes to class logits + 3 attributes.
 
 Reads nothing from disk: :func:`fit_meta_classifier` takes the stacked member inputs
-(:func:`toolkit.ensemble.members.stack_inputs`) and labels, and returns :class:`LinearWeights`,
+(``toolkit.ensemble.methods.MemberOutputs.stacked``) and labels, and returns :class:`LinearWeights`,
 plain numpy arrays that :mod:`toolkit.ensemble.soup` averages and that are applied without torch.
 Fitting is full-batch L-BFGS on a convex loss, so a run is deterministic for a given row set.
 """
