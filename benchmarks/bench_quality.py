@@ -10,7 +10,8 @@ corpus key (Key/test3_labels.csv):
 - every DeepSER member, and its stage-1 checkpoint (the "without stage 2" ablation);
 - every combination method fitted on all of Development (soft and hard voting, best member,
   meta-classifier, soup) and the submitted one (the recipe's ``--combine``, auto by default);
-- ablations of the reference member: one-hot targets, late fusion, no MixUp (and no stage 2).
+- ablations of the reference member: one-hot targets, late fusion, no MixUp, no projection in the
+  fusion legs (and no stage 2: its stage-1 checkpoint).
 
 Writes everything under ``--out`` (default benchmarks/out/quality/): per corpus the recipe's data,
 features and experiments; ``quality.json`` (every score) and ``quality.md`` (the tables: mean ±
@@ -42,6 +43,7 @@ ABLATIONS = {
     "one-hot targets": ["loss.targets=onehot"],
     "late fusion": ["model.fusion=late"],
     "no MixUp": ["mixup.p=0"],
+    "no fusion projection": ["model.fusion_projection=false"],
 }
 
 
@@ -71,6 +73,8 @@ def run_corpus(root: Path, size: int, seed: int, args) -> None:
     if args.ensemble_opts:
         command += ["--ensemble_opts", args.ensemble_opts]
     _run(command, root / "recipe.log", _environment(1))
+    if size not in args.ablation_sizes:
+        return
     from toolkit.recipes_support import load_ensemble_config
 
     member = next(m for m in load_ensemble_config(RECIPE / "conf" / "ensemble.yaml") if m.name == REFERENCE_MEMBER)
@@ -117,9 +121,13 @@ def collect(root: Path) -> Dict[str, Dict[str, float]]:
     reference, inventory = _key(root)
     exp = root / "exp" / TAG
     scores: Dict[str, Dict[str, float]] = {}
+    from toolkit.recipes_support import probe_members
+
+    # Probes the ensemble combines are listed as members there; here they count as probes.
+    combined_probes = {f"member {name}": f"probe {name}" for name in probe_members(RECIPE / "conf" / "ensemble.yaml")}
     table = pd.read_csv(exp / "ensemble" / "test_scores.csv")
     for row in table.to_dict("records"):
-        name = row["system"]
+        name = combined_probes.get(row["system"], row["system"])
         scores[name] = {"macro_f1": row["macro_f1"], "ccc_mean": row["ccc_mean"]}
         if row.get("submitted") is True or row.get("submitted") == "True":
             scores["submitted system"] = dict(scores[name], method=name)
@@ -130,8 +138,10 @@ def collect(root: Path) -> Dict[str, Dict[str, float]]:
             scores[f"member {member.name}, stage 1 only"] = {"macro_f1": values["macro_f1"],
                                                              "ccc_mean": values["ccc_mean"]}
     for name in ABLATIONS:
-        values = _score_predictions(root / "ablations" / name.replace(" ", "_") / "predictions" / "test3.csv",
-                                    reference, inventory)
+        predictions = root / "ablations" / name.replace(" ", "_") / "predictions" / "test3.csv"
+        if not predictions.is_file():  # ablations not run at this size (--ablation-sizes)
+            continue
+        values = _score_predictions(predictions, reference, inventory)
         scores[f"ablation {REFERENCE_MEMBER}: {name}"] = {"macro_f1": values["macro_f1"],
                                                           "ccc_mean": values["ccc_mean"]}
     return scores
@@ -141,10 +151,11 @@ def _mean_std(values: List[float]) -> str:
     return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
 
 
-def summarise(results: Dict[str, Dict[str, Dict[str, Dict[str, float]]]], seeds: List[int]) -> str:
-    """Markdown: per size, every system's test3 Macro-F1 and CCC mean, mean ± std over seeds; the targets."""
+def summarise(results: Dict[str, Dict[str, Dict[str, Dict[str, float]]]]) -> str:
+    """Markdown: per size, every system's test3 Macro-F1 and CCC mean, mean ± std over the seeds done; the targets."""
     lines = []
     for size, per_seed in results.items():
+        seeds = [int(seed) for seed in per_seed]
         systems = list(next(iter(per_seed.values())))
         lines += [f"### {size} utterances (seeds {', '.join(map(str, seeds))})", "",
                   "| system | test3 Macro-F1 | test3 CCC mean | Macro-F1 per seed |", "|---|---|---|---|"]
@@ -181,11 +192,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[600, 3000])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--ablation-sizes", type=int, nargs="*", default=None,
+                        help="Sizes at which the ablations are trained (default: every size).")
     parser.add_argument("--channels", default="per-speaker", choices=["clean", "per-speaker"])
     parser.add_argument("--train-overrides", default="", help="key=value overrides for every member, as the recipe's.")
     parser.add_argument("--ensemble-opts", default="", help="Extra options of toolkit ensemble, as the recipe's.")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "quality")
     args = parser.parse_args()
+    if args.ablation_sizes is None:
+        args.ablation_sizes = args.sizes
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     results: Dict[str, Dict[str, Dict[str, Dict[str, float]]]] = {}
@@ -196,14 +211,21 @@ def main() -> None:
             run_corpus(root, size, seed, args)
             results.setdefault(str(size), {})[str(seed)] = collect(root)
             print(f"{root.name}: done in {time.monotonic() - corpus_started:.0f} s", flush=True)
-    elapsed = time.monotonic() - started
-    report = summarise(results, args.seeds)
+            # Rewritten after every corpus, so an interrupted run still reports the corpora it finished.
+            report = write_report(args, results, time.monotonic() - started)
+    print(report)
+
+
+def write_report(args, results, elapsed: float) -> str:
+    """quality.md and quality.json under --out; returns the markdown."""
     header = (f"Wall time {elapsed / 60:.1f} min (this run; finished work is skipped). Channels: {args.channels}. "
-              f"Train overrides: {args.train_overrides or 'none'}. Ensemble options: {args.ensemble_opts or 'none'}.\n\n")
-    (args.out / "quality.md").write_text(header + report + "\n")
+              f"Train overrides: {args.train_overrides or 'none'}. Ensemble options: {args.ensemble_opts or 'none'}. "
+              f"Ablations at sizes: {' '.join(map(str, args.ablation_sizes)) or 'none'}.\n\n")
+    report = header + summarise(results)
+    (args.out / "quality.md").write_text(report + "\n")
     (args.out / "quality.json").write_text(json.dumps({"arguments": {k: str(v) for k, v in vars(args).items()},
                                                        "wall_seconds": elapsed, "results": results}, indent=2))
-    print(header + report)
+    return report
 
 
 if __name__ == "__main__":
