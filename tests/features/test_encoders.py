@@ -38,13 +38,16 @@ def test_every_encoder_config_in_the_repo_is_valid():
     for path in CONFIGS:
         loaded = EncoderSpec.from_yaml(path)
         assert loaded.name == path.stem
-        if loaded.kind in ("hf_audio", "hf_text"):
+        if loaded.model == "openai/whisper-large-v3":
+            # The official extraction takes the Whisper encoder's last hidden state.
+            assert loaded.layer_spec.mode == "single" and loaded.layer_spec.value == -1
+        elif loaded.kind in ("hf_audio", "hf_text"):
             assert loaded.layer_spec.mode == "sum" and loaded.layer_spec.value == 4
 
 
 def test_the_papers_five_encoders_are_configured():
     models = {EncoderSpec.from_yaml(path).model for path in CONFIGS if "msp_podcast" in str(path)}
-    assert models == {"microsoft/wavlm-large", "facebook/hubert-large-ll60k", "openai/whisper-large-v3",
+    assert models == {"microsoft/wavlm-large", "facebook/hubert-large-ls960-ft", "openai/whisper-large-v3",
                       "FacebookAI/roberta-large", "answerdotai/ModernBERT-large"}
 
 
