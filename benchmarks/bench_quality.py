@@ -164,7 +164,27 @@ def summarise(results: Dict[str, Dict[str, Dict[str, Dict[str, float]]]]) -> str
             ccc = [per_seed[str(seed)][system]["ccc_mean"] for seed in seeds]
             lines.append(f"| {system} | {_mean_std(f1)} | {_mean_std(ccc)} | {' / '.join(f'{v:.3f}' for v in f1)} |")
         lines += ["", *targets(per_seed, seeds), ""]
+    lines += gap_by_size(results)
     return "\n".join(lines)
+
+
+def gap_by_size(results) -> List[str]:
+    """How the submitted system's and the best member's gaps to the best probe change with corpus size."""
+    if len(results) < 2:
+        return []
+
+    def mean_f1(per_seed, name: str) -> float:
+        return float(np.mean([scores[name]["macro_f1"] for scores in per_seed.values()]))
+
+    lines = ["### Gap to the best probe by corpus size (test3 Macro-F1, means over seeds)", "",
+             "| size | submitted − best probe | best member − best probe |", "|---|---|---|"]
+    for size, per_seed in results.items():
+        names = list(next(iter(per_seed.values())))
+        best_probe = max(mean_f1(per_seed, n) for n in names if n.startswith("probe "))
+        best_member = max(mean_f1(per_seed, n) for n in names if n.startswith("member ") and "stage 1" not in n)
+        lines.append(f"| {size} | {mean_f1(per_seed, 'submitted system') - best_probe:+.3f} "
+                     f"| {best_member - best_probe:+.3f} |")
+    return lines + [""]
 
 
 def targets(per_seed, seeds: List[int]) -> List[str]:
