@@ -118,11 +118,11 @@ def collect(root: Path) -> Dict[str, Dict[str, float]]:
     """test3 scores of every system of one corpus, by system name."""
     import pandas as pd
 
+    from toolkit.recipes_support import probe_members
+
     reference, inventory = _key(root)
     exp = root / "exp" / TAG
     scores: Dict[str, Dict[str, float]] = {}
-    from toolkit.recipes_support import probe_members
-
     # Probes the ensemble combines are listed as members there; here they count as probes.
     combined_probes = {f"member {name}": f"probe {name}" for name in probe_members(RECIPE / "conf" / "ensemble.yaml")}
     table = pd.read_csv(exp / "ensemble" / "test_scores.csv")
@@ -163,41 +163,44 @@ def summarise(results: Dict[str, Dict[str, Dict[str, Dict[str, float]]]]) -> str
             f1 = [per_seed[str(seed)][system]["macro_f1"] for seed in seeds]
             ccc = [per_seed[str(seed)][system]["ccc_mean"] for seed in seeds]
             lines.append(f"| {system} | {_mean_std(f1)} | {_mean_std(ccc)} | {' / '.join(f'{v:.3f}' for v in f1)} |")
-        lines += ["", *targets(per_seed, seeds), ""]
+        lines += ["", *targets(per_seed), ""]
     lines += gap_by_size(results)
     return "\n".join(lines)
+
+
+def headline(per_seed) -> Dict[str, float]:
+    """Means over the seeds done of test3 Macro-F1: best probe, best member, submitted system, soft voting."""
+    names = list(next(iter(per_seed.values())))
+
+    def mean_f1(name: str) -> float:
+        return float(np.mean([scores[name]["macro_f1"] for scores in per_seed.values()]))
+
+    return {
+        "best probe": max(mean_f1(name) for name in names if name.startswith("probe ")),
+        "best member": max(mean_f1(name) for name in names if name.startswith("member ") and "stage 1" not in name),
+        "submitted": mean_f1("submitted system"),
+        "soft voting": mean_f1("soft voting"),
+    }
 
 
 def gap_by_size(results) -> List[str]:
     """How the submitted system's and the best member's gaps to the best probe change with corpus size."""
     if len(results) < 2:
         return []
-
-    def mean_f1(per_seed, name: str) -> float:
-        return float(np.mean([scores[name]["macro_f1"] for scores in per_seed.values()]))
-
     lines = ["### Gap to the best probe by corpus size (test3 Macro-F1, means over seeds)", "",
              "| size | submitted − best probe | best member − best probe |", "|---|---|---|"]
     for size, per_seed in results.items():
-        names = list(next(iter(per_seed.values())))
-        best_probe = max(mean_f1(per_seed, n) for n in names if n.startswith("probe "))
-        best_member = max(mean_f1(per_seed, n) for n in names if n.startswith("member ") and "stage 1" not in n)
-        lines.append(f"| {size} | {mean_f1(per_seed, 'submitted system') - best_probe:+.3f} "
-                     f"| {best_member - best_probe:+.3f} |")
+        means = headline(per_seed)
+        lines.append(f"| {size} | {means['submitted'] - means['best probe']:+.3f} "
+                     f"| {means['best member'] - means['best probe']:+.3f} |")
     return lines + [""]
 
 
-def targets(per_seed, seeds: List[int]) -> List[str]:
+def targets(per_seed) -> List[str]:
     """The issue's targets on the means over seeds."""
-    def mean(predicate) -> Dict[str, float]:
-        names = [name for name in next(iter(per_seed.values())) if predicate(name)]
-        return {name: float(np.mean([per_seed[str(seed)][name]["macro_f1"] for seed in seeds])) for name in names}
-
-    probes = mean(lambda name: name.startswith("probe "))
-    members = mean(lambda name: name.startswith("member ") and "stage 1" not in name)
-    submitted = float(np.mean([per_seed[str(seed)]["submitted system"]["macro_f1"] for seed in seeds]))
-    soft = mean(lambda name: name == "soft voting")["soft voting"]
-    best_probe, best_member = max(probes.values()), max(members.values())
+    means = headline(per_seed)
+    submitted, soft = means["submitted"], means["soft voting"]
+    best_probe, best_member = means["best probe"], means["best member"]
     checks = [
         (f"submitted system {submitted:.3f} ≥ best probe {best_probe:.3f} + 0.02", submitted >= best_probe + 0.02),
         (f"best DeepSER member {best_member:.3f} ≥ best probe {best_probe:.3f}", best_member >= best_probe),

@@ -34,8 +34,7 @@ FORMAT_VERSION = 2
 
 #: Config keys added after checkpoints existed, with the behaviour of every checkpoint written
 #: before: no projection before the fusion encoders, one MixUp λ per batch.
-LEGACY_CONFIG = {"model": {"fusion_projection": False, "utterance_normalization": []},
-                 "mixup": {"per_sample": False}}
+LEGACY_CONFIG = {"model": {"fusion_projection": False}, "mixup": {"per_sample": False}}
 
 
 def save_checkpoint(path: PathLike, payload: Dict[str, Any]) -> None:
