@@ -224,6 +224,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.ablation_sizes is None:
         args.ablation_sizes = args.sizes
+    # The recipe runs from its own directory: a relative --out would land under it.
+    args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     results: Dict[str, Dict[str, Dict[str, Dict[str, float]]]] = {}

@@ -18,7 +18,7 @@ from .conftest import Corpus
 FAST = EnsembleConfig(folds=3, soup_runs=2, seed=1, meta=MetaConfig(max_iterations=60), weight_decay_grid=(),
                       auto_resamples=200)
 SYSTEMS = ["member m0", "member m1", "member m2", "soft voting", "hard voting", "best single member",
-           "meta-classifier", "soup"]
+           "weighted pool", "meta-classifier", "soup"]
 
 
 def outputs(members):
@@ -37,8 +37,11 @@ def test_end_to_end_writes_table_system_report_and_valid_leaderboard_files(tmp_p
     assert table.loc["meta-classifier", "macro_f1"] > table.loc["best single member", "macro_f1"]
     assert table.loc["soup", "rows_f1"] == int((corpus.dev_classes >= 0).sum())
     assert {"ua", "wa"} <= set(table.columns)
-    # auto submits a fitted method here: it beats voting by far more than the noise
+    # auto submits the meta-classifier or soup here: a weight per member cannot undo m2's shift, a
+    # weight per member and class can, so they beat the default pool by far more than the noise
+    assert table.loc["meta-classifier", "macro_f1"] > table.loc["weighted pool", "macro_f1"] + 0.1
     assert result.chosen in ("meta", "soup") and table["submitted"].sum() == 1
+    assert "beats the default, weighted pool" in result.choice_reason
     system = json.loads((out_dir / "system.json").read_text())
     assert system["submitted"] == result.chosen and system["combiner"]["method"] == result.chosen
     assert "one standard error" in system["choice"] and system["members"] == ["m0", "m1", "m2"]
@@ -64,13 +67,15 @@ def test_end_to_end_writes_table_system_report_and_valid_leaderboard_files(tmp_p
     assert result.test_classes.shape == (len(corpus.test_names),)
 
 
-def test_auto_prefers_a_simpler_method_within_one_standard_error_and_combine_forces_one(tmp_path):
+def test_auto_without_a_default_prefers_a_simpler_method_within_one_standard_error_and_combine_forces_one(tmp_path):
     # Three equally good, independent members: voting is as good as any fitted method.
-    corpus = Corpus(tmp_path, accuracies=(0.6, 0.6, 0.6), shifts=(0, 0, 0), dev_rows=200, test_rows=16)
-    result = run_ensemble(corpus.members, corpus.manifest, tmp_path / "auto", None, "t", config=FAST)
-    assert result.chosen in ("soft-vote", "hard-vote"), result.choice_reason
-    assert "--combine auto" in result.choice_reason
     from dataclasses import replace
+
+    corpus = Corpus(tmp_path, accuracies=(0.6, 0.6, 0.6), shifts=(0, 0, 0), dev_rows=200, test_rows=16)
+    result = run_ensemble(corpus.members, corpus.manifest, tmp_path / "auto", None, "t",
+                          config=replace(FAST, auto_default=None))
+    assert result.chosen in ("soft-vote", "hard-vote"), result.choice_reason
+    assert "--combine auto" in result.choice_reason and "default" not in result.choice_reason
 
     forced = run_ensemble(corpus.members, corpus.manifest, tmp_path / "soup", None, "t",
                           config=replace(FAST, combine="soup"))
@@ -135,7 +140,7 @@ def test_test_key_scores_the_written_leaderboard_files(tmp_path):
     # every member and method on test3, the submitted one marked and equal to the leaderboard file's score
     test_table = pd.read_csv(tmp_path / "out" / "test_scores.csv").set_index("system")
     assert list(test_table.index) == ["member m0", "member m1", "soft voting", "hard voting", "best single member",
-                                      "meta-classifier", "soup"]
+                                      "weighted pool", "meta-classifier", "soup"]
     submitted = test_table[test_table["submitted"] == True]  # noqa: E712
     assert len(submitted) == 1 and submitted["macro_f1"].iloc[0] == pytest.approx(expected)
     assert "## Test split (against the key)" in (tmp_path / "report.md").read_text()

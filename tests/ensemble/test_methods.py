@@ -120,3 +120,29 @@ def test_auto_keeps_the_best_unless_a_simpler_method_is_within_one_standard_erro
     choice = choose_method(close, classes, 8, ["soft-vote", "soup"], 200)
     assert choice.scores["soup"]["dev_oof_macro_f1"] > choice.scores["soft-vote"]["dev_oof_macro_f1"]
     assert choice.method == "soft-vote" and "one-standard-error rule" in choice.reason
+
+
+def test_auto_keeps_its_default_unless_another_method_beats_it_by_more_than_one_standard_error():
+    rng = np.random.default_rng(3)
+    classes = rng.integers(0, 8, 400)
+    base = np.where(rng.random(400) < 0.6, classes, (classes + 1) % 8)
+
+    def changed(better, worse):
+        """``base`` made right on ``better`` of its wrong rows and wrong on ``worse`` of its right rows."""
+        predicted = base.copy()
+        wrong, right = np.flatnonzero(base != classes), np.flatnonzero(base == classes)
+        predicted[wrong[:better]] = classes[wrong[:better]]
+        spoiled = right[len(right) - worse:]
+        predicted[spoiled] = (classes[spoiled] + 1) % 8
+        return SystemPredictions(predicted, np.zeros((400, 3)), np.eye(8)[predicted])
+
+    candidates = ["soft-vote", "pool", "meta"]
+    # meta wins 30 rows and loses 24 against the pool: better by 6 rows, inside the paired noise
+    near = {"soft-vote": changed(0, 0), "pool": changed(4, 0), "meta": changed(34, 24)}
+    choice = choose_method(near, classes, 8, candidates, 200, default="pool")
+    assert choice.scores["meta"]["dev_oof_macro_f1"] > choice.scores["pool"]["dev_oof_macro_f1"]
+    assert choice.method == "pool" and "the default, weighted pool" in choice.reason
+    # meta wins 80 rows: it beats the default, and nothing simpler is within one standard error
+    clear = {"soft-vote": changed(0, 0), "pool": changed(4, 0), "meta": changed(84, 0)}
+    choice = choose_method(clear, classes, 8, candidates, 200, default="pool")
+    assert choice.method == "meta" and "beats the default" in choice.reason

@@ -23,9 +23,13 @@ def read_members_file(path: Path) -> list:
               help="A probe directory (toolkit probe) scored beside the members for reference, never combined "
                    "(give it as --member to combine it). Repeatable.")
 @click.option("--combine", default="auto",
-              type=click.Choice(["auto", "soup", "meta", "soft-vote", "hard-vote", "best-member"]),
-              help="The submitted method. auto: the best out-of-fold Development Macro-F1, or a simpler method within "
-                   "one standard error of it; soup reproduces the paper.")
+              type=click.Choice(["auto", "soup", "meta", "pool", "soft-vote", "hard-vote", "best-member"]),
+              help="The submitted method. auto: the weighted pool unless another method beats it out-of-fold on "
+                   "Development by more than one standard error (docs/ensemble.md); soup reproduces the paper.")
+@click.option("--auto-default", default="pool",
+              type=click.Choice(["pool", "none", "soup", "meta", "soft-vote", "hard-vote", "best-member"]),
+              help="The method --combine auto keeps unless another beats it out-of-fold by more than one standard "
+                   "error; none: the one-standard-error rule alone.")
 @click.option("--manifest", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Development manifest: the labels for the held-out comparison and the soup.")
 @click.option("--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -45,15 +49,18 @@ def read_members_file(path: Path) -> list:
               help="L2 penalty of the meta-classifier and soup runs (standardised inputs); a comma-separated grid is "
                    "chosen from by inner cross-validation on the rows each fit sees.")
 @click.option("--class-weight-alpha", default=0.5, type=float, help="Class weights (N / (8 f_c)) ** alpha in its loss; 0 disables.")
+@click.option("--pool-penalty", default=10.0, type=click.FloatRange(min=0),
+              help="L2 pull of the weighted pool's member weights towards equal and class biases towards 0.")
 @click.option("--device", default="auto", help="auto, cpu, cuda or cuda:N.")
 @click.option("--force", is_flag=True, help="Redo even if --out-dir holds a finished run of the same inputs.")
-def ensemble(members: Sequence[str], members_file: Optional[Path], probes: Sequence[str], combine: str, manifest: str,
-             out_dir: Path, submissions_dir: str, tag: str, report_path: Optional[Path], folds: int, soup_runs: int,
+def ensemble(members: Sequence[str], members_file: Optional[Path], probes: Sequence[str], combine: str,
+             auto_default: str, manifest: str, out_dir: Path, submissions_dir: str, tag: str, report_path: Optional[Path], folds: int, soup_runs: int,
              seed: int, test_split: str, test_key: Optional[str], weight_decay: str, class_weight_alpha: float,
-             device: str, force: bool) -> None:
+             pool_penalty: float, device: str, force: bool) -> None:
     """Combine trained members (MEDUSA stages 3-4) and write the test leaderboard files."""
     from toolkit.ensemble.combine import EnsembleConfig, run_ensemble
     from toolkit.ensemble.meta_classifier import MetaConfig
+    from toolkit.ensemble.pool import PoolConfig
     from toolkit.ensemble.results import format_table
     from toolkit.utils.device import resolve_device
 
@@ -71,7 +78,9 @@ def ensemble(members: Sequence[str], members_file: Optional[Path], probes: Seque
         raise ToolkitError(f"{members_file}: member directory {missing[0]} does not exist")
     config = EnsembleConfig(
         folds=folds, soup_runs=soup_runs, seed=seed, test_split=test_split, combine=combine,
+        auto_default=None if auto_default == "none" else auto_default,
         meta=MetaConfig(weight_decay=decays[0], class_weight_alpha=class_weight_alpha),
+        pool=PoolConfig(penalty=pool_penalty),
         weight_decay_grid=decays if len(decays) > 1 else (),
     )
     report_path = report_path or out_dir.parent / "report.md"

@@ -1,17 +1,23 @@
 """``--combine auto``: which combination method to submit, from out-of-fold Development scores.
 
-Reads and writes nothing. The method with the best out-of-fold Macro-F1 is the candidate; a
-simpler method (``methods.SIMPLICITY``) replaces it when its score is within one standard error
-of the best: the "one-standard-error rule" of model selection (Breiman et al., 1984; Hastie et
-al., *Elements of Statistical Learning* §7.10). The standard error is that of the paired
-difference, from a bootstrap over the Development rows, so it shrinks as Development grows: on
-MSP-Podcast's tens of thousands of rows a real gain decides, on a 120-row Development set a
-fitted method must win by more than the noise. Why: a meta-classifier or soup fitted on a small
-Development set can win out-of-fold by chance and lose on the test set, where voting does not.
+Reads and writes nothing. Out-of-fold Development Macro-F1 ranks the candidates; the standard
+error of each one's difference to the best comes from a paired bootstrap over the Development rows,
+so it shrinks as Development grows. Two rules, in order:
+
+1. **The default stays unless beaten.** ``default`` (the recipes': the weighted pool) is submitted
+   unless the best method beats it by more than one standard error. The default is a method that
+   won on held-out corpora (benchmarks/bench_quality.py's tuning corpora, docs/ensemble.md); a
+   120-row Development set is too noisy to overturn that on a small out-of-fold difference, and
+   its class balance differs from a balanced test set's, so its ranking of close methods is not
+   the test set's.
+2. **The one-standard-error rule** (Breiman et al., 1984; Hastie et al., *Elements of Statistical
+   Learning* §7.10), without a default or when it is beaten: the simplest method
+   (``methods.SIMPLICITY``) within one standard error of the best. Why: a meta-classifier or soup
+   fitted on a small Development set can win out-of-fold by chance and lose on the test set.
 """
 
 from dataclasses import dataclass
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -29,8 +35,10 @@ class Choice:
 
 
 def choose_method(held_out: Dict[str, SystemPredictions], classes: np.ndarray, num_classes: int,
-                  candidates: Sequence[str], resamples: int = 1000, seed: int = 0) -> Choice:
-    """The simplest of ``candidates`` (ordered simplest first) within one standard error of the best."""
+                  candidates: Sequence[str], resamples: int = 1000, seed: int = 0,
+                  default: Optional[str] = None) -> Choice:
+    """``default`` unless beaten by more than one standard error, else the simplest of ``candidates``
+    (ordered simplest first) within one standard error of the best."""
     labelled = np.flatnonzero(classes >= 0)
     truth = classes[labelled]
     predicted = {name: held_out[name].classes[labelled] for name in candidates}
@@ -46,13 +54,28 @@ def choose_method(held_out: Dict[str, SystemPredictions], classes: np.ndarray, n
     errors = {name: float(np.std(draws[name])) for name in candidates}
     scores = {name: {"dev_oof_macro_f1": observed[name], "difference_to_best": observed[best] - observed[name],
                      "standard_error": errors[name]} for name in candidates}
-    chosen = next(name for name in candidates if observed[best] - observed[name] <= errors[name])
-    reason = (f"{TITLES[best]} has the best out-of-fold Development Macro-F1 ({observed[best]:.4f})")
+    noise = f"paired bootstrap over {len(truth)} rows, {resamples} resamples"
+    reason = f"{TITLES[best]} has the best out-of-fold Development Macro-F1 ({observed[best]:.4f})"
+
+    def within(name: str) -> bool:
+        return observed[best] - observed[name] <= errors[name]
+
+    if default is not None and default in candidates:
+        if within(default):
+            if default != best:
+                reason += (f"; the default, {TITLES[default]} ({observed[default]:.4f}), is within one standard error "
+                           f"of it ({noise}: difference {observed[best] - observed[default]:.4f}, standard error "
+                           f"{errors[default]:.4f}), so the default is submitted")
+            else:
+                reason += "; it is the default, so it is submitted"
+            return Choice(default, reason, scores)
+        reason += (f"; it beats the default, {TITLES[default]} ({observed[default]:.4f}), by more than one standard "
+                   f"error ({errors[default]:.4f})")
+    chosen = next(name for name in candidates if within(name))
     if chosen == best:
         reason += "; no simpler method is within one standard error of it"
     else:
-        reason += (f"; {TITLES[chosen]} ({observed[chosen]:.4f}) is within one standard error of it (paired "
-                   f"bootstrap over {len(truth)} rows, {resamples} resamples: difference "
-                   f"{observed[best] - observed[chosen]:.4f}, standard error {errors[chosen]:.4f}) and simpler, so it "
-                   "is submitted (the one-standard-error rule)")
+        reason += (f"; {TITLES[chosen]} ({observed[chosen]:.4f}) is within one standard error of it ({noise}: "
+                   f"difference {observed[best] - observed[chosen]:.4f}, standard error {errors[chosen]:.4f}) and "
+                   "simpler, so it is submitted (the one-standard-error rule)")
     return Choice(chosen, reason, scores)

@@ -234,6 +234,8 @@ def run_ensemble(
     config = config or EnsembleConfig()
     if config.combine != "auto" and config.combine not in SIMPLICITY:
         raise ToolkitError(f"--combine {config.combine}: use auto or one of {', '.join(SIMPLICITY)}")
+    if config.auto_default is not None and config.auto_default not in SIMPLICITY:
+        raise ToolkitError(f"--auto-default {config.auto_default}: use none or one of {', '.join(SIMPLICITY)}")
     out_dir = Path(out_dir)
     member_dirs = [str(directory) for directory in member_dirs]
     probe_dirs = [str(directory) for directory in probe_dirs]
@@ -279,7 +281,8 @@ def run_ensemble(
     table += [{"system": TITLES[method], "protocol": f"{config.folds}-fold out-of-fold",
                **score_rows(classes, attributes, held_out[method], count)} for method in SIMPLICITY]
     if config.combine == "auto":
-        choice = choose_method(held_out, classes, count, SIMPLICITY, config.auto_resamples, config.seed)
+        choice = choose_method(held_out, classes, count, SIMPLICITY, config.auto_resamples, config.seed,
+                               default=config.auto_default)
         chosen, reason = choice.method, f"--combine auto: {choice.reason}"
     else:
         chosen, reason = config.combine, f"--combine {config.combine} (chosen by the user)"

@@ -6,6 +6,7 @@ plain numpy arrays that :mod:`toolkit.ensemble.soup` averages and that are appli
 Fitting is full-batch L-BFGS on a convex loss, so a run is deterministic for a given row set.
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
@@ -16,6 +17,24 @@ from toolkit.utils.errors import ToolkitError
 
 #: Input matrices with fewer elements than this are fitted on one CPU thread.
 SINGLE_THREAD_BELOW = 1_000_000
+
+
+@contextmanager
+def threads_for(elements: int):
+    """One torch thread while fitting a problem of fewer than ``SINGLE_THREAD_BELOW`` input elements.
+
+    On small problems thread hand-offs cost more than the arithmetic (300 x 11 inputs on a busy
+    2-core machine: 20 s with 2 threads, 1.2 s with one).
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    if elements < SINGLE_THREAD_BELOW:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 @dataclass
@@ -135,15 +154,8 @@ def fit_meta_classifier(
         loss.backward()
         return loss
 
-    threads = torch.get_num_threads()
-    if inputs.size < SINGLE_THREAD_BELOW:
-        # On small problems thread hand-offs cost more than the arithmetic (300 x 11 inputs on a
-        # busy 2-core machine: 20 s with 2 threads, 1.2 s with one), so fit those single-threaded.
-        torch.set_num_threads(1)
-    try:
+    with threads_for(inputs.size):
         optimiser.step(closure)
-    finally:
-        torch.set_num_threads(threads)
     fitted_weight = weight.detach().cpu().numpy() / scale
     fitted_bias = bias.detach().cpu().numpy() - fitted_weight @ mean
     if not (np.isfinite(fitted_weight).all() and np.isfinite(fitted_bias).all()):

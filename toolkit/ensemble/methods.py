@@ -13,6 +13,8 @@ Methods, from the simplest (``SIMPLICITY`` order, used to break near ties in ``a
 - ``hard-vote``: the class most members pick (a tie goes to the tied class with the highest summed
   posterior); probabilities are the vote shares; attributes the members' mean.
 - ``best-member``: the member with the best Macro-F1 on the rows it is fitted on.
+- ``pool``: a weighted log-linear pool, one weight per member and one bias per class over the
+  members' log posteriors, fitted with a class-balanced loss (``pool``); attributes the members' mean.
 - ``meta``: MEDUSA stage 3, one linear layer over every member's posteriors and attributes
   (``meta_classifier``); its L2 penalty is chosen by inner cross-validation on the rows it is
   fitted on (``choose_weight_decay``).
@@ -21,22 +23,23 @@ Methods, from the simplest (``SIMPLICITY`` order, used to break near ties in ``a
 """
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from toolkit.emotions import ATTRIBUTE_MAX, ATTRIBUTE_MIN
 from toolkit.ensemble.members import softmax
 from toolkit.ensemble.meta_classifier import LinearWeights, MetaConfig, choose_weight_decay, fit_meta_classifier
+from toolkit.ensemble.pool import PoolConfig, PoolWeights, fit_log_linear_pool
 from toolkit.ensemble.soup import fit_soup
 from toolkit.metrics import macro_f1
 from toolkit.utils.errors import ToolkitError
 
-SOFT_VOTE, HARD_VOTE, BEST_MEMBER, META, SOUP = "soft-vote", "hard-vote", "best-member", "meta", "soup"
+SOFT_VOTE, HARD_VOTE, BEST_MEMBER, POOL, META, SOUP = "soft-vote", "hard-vote", "best-member", "pool", "meta", "soup"
 #: Method names from the simplest to the most fitted: ``auto`` prefers the earlier one on a near tie.
-SIMPLICITY: Tuple[str, ...] = (SOFT_VOTE, HARD_VOTE, BEST_MEMBER, META, SOUP)
+SIMPLICITY: Tuple[str, ...] = (SOFT_VOTE, HARD_VOTE, BEST_MEMBER, POOL, META, SOUP)
 TITLES = {SOFT_VOTE: "soft voting", HARD_VOTE: "hard voting", BEST_MEMBER: "best single member",
-          META: "meta-classifier", SOUP: "soup"}
+          POOL: "weighted pool", META: "meta-classifier", SOUP: "soup"}
 
 
 @dataclass
@@ -106,6 +109,18 @@ class BestMember(Combiner):
 
 
 @dataclass
+class Pool(Combiner):
+    weights: PoolWeights
+    method = POOL
+
+    def apply(self, outputs):
+        return softmax(self.weights.logits(outputs.posteriors)), outputs.attributes.mean(axis=0)
+
+    def payload(self):
+        return {"weights": self.weights.to_dict()}
+
+
+@dataclass
 class Linear(Combiner):
     """A meta-classifier or a soup: linear weights over the stacked member outputs."""
 
@@ -131,6 +146,8 @@ def combiner_from_dict(payload: Dict[str, object], where: str) -> Combiner:
         return HardVote()
     if method == BEST_MEMBER:
         return BestMember(int(payload["member"]))
+    if method == POOL:
+        return Pool(PoolWeights.from_dict(payload["weights"]))
     if method in (META, SOUP):
         return Linear(LinearWeights.from_dict(payload["weights"]), method, float(payload.get("weight_decay", 0.0)),
                       int(payload.get("runs", 1)))
@@ -146,11 +163,15 @@ class EnsembleConfig:
     seed: int = 42
     test_split: str = "test3"
     meta: MetaConfig = field(default_factory=MetaConfig)
+    pool: PoolConfig = field(default_factory=PoolConfig)
     #: L2 penalties the inner cross-validation chooses from (empty: always ``meta.weight_decay``).
     weight_decay_grid: Tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
     inner_folds: int = 3
     #: The submitted method: one of ``SIMPLICITY`` or ``auto`` (``toolkit.ensemble.choice``).
     combine: str = "auto"
+    #: ``auto`` keeps this method unless another beats it out-of-fold by more than one standard error
+    #: (``None``: the one-standard-error rule alone).
+    auto_default: Optional[str] = POOL
     auto_resamples: int = 1000
 
 
@@ -177,6 +198,8 @@ def fit_method(method: str, outputs: MemberOutputs, classes: np.ndarray, attribu
         scores = [macro_f1(classes[labelled], outputs.posteriors[m, labelled].argmax(axis=1), outputs.num_classes)
                   for m in range(outputs.posteriors.shape[0])]
         return BestMember(int(np.argmax(scores)))
+    if method == POOL:
+        return Pool(fit_log_linear_pool(outputs.posteriors, classes, settings.pool))
     if method not in (META, SOUP):
         raise ToolkitError(f"unknown combination method {method!r}; use one of {', '.join(SIMPLICITY)}")
     decay = _weight_decay(outputs, classes, attributes, settings, seed, device)
