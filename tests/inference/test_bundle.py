@@ -51,3 +51,16 @@ def test_export_errors_name_what_is_missing(tmp_path, fbank_system):
     (tmp_path / "b" / "members" / "m1" / "best.pt").unlink()
     with pytest.raises(ToolkitError, match=r"m1/best\.pt"):
         load_bundle(tmp_path / "b")
+
+
+def test_a_pool_combiner_loads_and_one_for_other_members_is_a_clear_error(tmp_path, fbank_system):
+    ensemble_dir, encoder_dir = fbank_system
+    bundle_dir = export_bundle(ensemble_dir, tmp_path / "bundle", encoder_dir)
+    description = json.loads((bundle_dir / "bundle.json").read_text())
+    description["combiner"] = {"method": "pool", "weights": {"member_weights": [0.6, 0.4], "class_bias": [0.0] * 8}}
+    (bundle_dir / "bundle.json").write_text(json.dumps(description))
+    assert load_bundle(bundle_dir).combiner.weights.member_weights.tolist() == [0.6, 0.4]
+    description["combiner"]["weights"]["member_weights"] = [0.5, 0.3, 0.2]
+    (bundle_dir / "bundle.json").write_text(json.dumps(description))
+    with pytest.raises(ToolkitError, match="the pool weighs 3 members over 8 classes, not 2 members over 8 classes"):
+        load_bundle(bundle_dir)

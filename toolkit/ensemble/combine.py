@@ -40,17 +40,17 @@ from toolkit.utils.errors import ToolkitError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EnsembleConfig", "run_ensemble", "held_out_predictions", "dev_labels"]
+__all__ = ["EnsembleConfig", "run_ensemble", "held_out_predictions", "dev_labels", "member_outputs", "system_predictions"]
 
 SYSTEM_FILE = "system.json"
 
 
-def _outputs(members: Sequence[MemberPredictions]) -> MemberOutputs:
+def member_outputs(members: Sequence[MemberPredictions]) -> MemberOutputs:
     return MemberOutputs(np.stack([member.posteriors for member in members]),
                          np.stack([member.attributes for member in members]))
 
 
-def _system(probabilities: np.ndarray, attributes: np.ndarray) -> SystemPredictions:
+def system_predictions(probabilities: np.ndarray, attributes: np.ndarray) -> SystemPredictions:
     return SystemPredictions(probabilities.argmax(axis=1), attributes, probabilities)
 
 
@@ -68,7 +68,7 @@ def held_out_predictions(outputs: MemberOutputs, classes: np.ndarray, attributes
                                   seed=config.seed + 1000 * (fold + 1), device=device)
             probabilities[method][held_out], predicted_attributes[method][held_out] = \
                 combiner.apply(outputs.rows(held_out))
-    return {method: _system(probabilities[method], predicted_attributes[method]) for method in SIMPLICITY}
+    return {method: system_predictions(probabilities[method], predicted_attributes[method]) for method in SIMPLICITY}
 
 
 def dev_labels(manifest_path: PathLike, file_names: Sequence[str], member_dir: PathLike, inventory: Inventory):
@@ -210,7 +210,7 @@ def score_test(key_path: PathLike, submission_paths: Sequence[str], inventory: I
 
 
 def _predictions(members: Sequence[MemberPredictions]) -> Dict[str, SystemPredictions]:
-    return {member.name: _system(member.posteriors, member.attributes) for member in members}
+    return {member.name: system_predictions(member.posteriors, member.attributes) for member in members}
 
 
 def run_ensemble(
@@ -270,7 +270,7 @@ def run_ensemble(
         len(names), len(file_names), int((classes >= 0).sum()), inventory.num_classes,
         int(np.isfinite(attributes).all(axis=1).sum()), len(test_members[0].file_names), config.test_split,
     )
-    dev_outputs, test_outputs = _outputs(dev_members), _outputs(test_members)
+    dev_outputs, test_outputs = member_outputs(dev_members), member_outputs(test_members)
     reference = {**_predictions(dev_members), **_predictions(probes_dev)}
     held_out = held_out_predictions(dev_outputs, classes, attributes, config, device=device)
     count = inventory.num_classes
@@ -297,7 +297,7 @@ def run_ensemble(
     combiners = {}
     for method in tqdm(final_methods, desc="fitting on all of Development", leave=False):
         combiners[method] = fit_method(method, dev_outputs, classes, attributes, config, seed=config.seed, device=device)
-        test_predictions[method] = _system(*combiners[method].apply(test_outputs))
+        test_predictions[method] = system_predictions(*combiners[method].apply(test_outputs))
     submitted = test_predictions[chosen]
 
     out_dir.mkdir(parents=True, exist_ok=True)

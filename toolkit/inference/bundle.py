@@ -28,7 +28,7 @@ from typing import Dict, List, Optional, Sequence
 
 from toolkit.emotions import CHALLENGE, Inventory
 from toolkit.ensemble.meta_classifier import LinearWeights
-from toolkit.ensemble.methods import SOUP, BestMember, Combiner, Linear, combiner_from_dict
+from toolkit.ensemble.methods import SOUP, BestMember, Combiner, Linear, Pool, combiner_from_dict
 from toolkit.ensemble.members import inputs_per_member
 from toolkit.probes.run import PROBE_ARRAYS, PROBE_DESCRIPTION, is_probe
 from toolkit.utils.atomic import PathLike
@@ -234,6 +234,11 @@ def _check_combiner(combiner: Combiner, members: int, inventory: Inventory, wher
     """A combiner must fit the members and the classes."""
     if isinstance(combiner, BestMember) and not 0 <= combiner.member < members:
         raise ToolkitError(f"{where}: the best-member combiner names member {combiner.member} of {members}")
+    if isinstance(combiner, Pool) and (len(combiner.weights.member_weights) != members
+                                       or len(combiner.weights.class_bias) != inventory.num_classes):
+        raise ToolkitError(f"{where}: the pool weighs {len(combiner.weights.member_weights)} members over "
+                           f"{len(combiner.weights.class_bias)} classes, not {members} members over "
+                           f"{inventory.num_classes} classes")
     if not isinstance(combiner, Linear):
         return
     weights = combiner.weights

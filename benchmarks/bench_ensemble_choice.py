@@ -1,0 +1,128 @@
+"""Combination methods and ``--combine auto``'s rules side by side on finished corpora, scored on test3.
+
+The measurement behind docs/ensemble.md's "Which method auto submits": for each corpus, every
+combination method (soft and hard voting, best member, weighted pool, meta-classifier, soup) is
+fitted on all of Development and scored on test3 against the corpus's key, and auto's choice is
+made from the same out-of-fold Development scores the recipe uses, under each rule: the one-
+standard-error rule alone (``--auto-default none``) and with each default. Members are those of
+a finished mini_podcast recipe run (``ROOT/exp/mini_medusa/members``, e.g. bench_quality.py's
+corpora) or a variant of bench_member_variants.py (``ROOT:VARIANT``: ``ROOT/variants/VARIANT``);
+the ensemble config's ``probe_members`` (``ROOT/.../probes/<name>``) are combined beside them, as
+in the recipe. Choose rules and settings on tuning corpora; report them on others.
+
+Reads the members' prediction files, the Development manifest and ``ROOT/corpus/Key/test3_labels.csv``;
+prints a markdown table and writes it with the raw figures to ``--out`` (JSON).
+
+Usage:
+    .venv/bin/python benchmarks/bench_ensemble_choice.py --corpus W1 --corpus W2:c1 ... [--out FILE.json]
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Dict, List
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+RECIPE = REPO / "recipes" / "mini_podcast"
+TAG = "mini_medusa"
+DEFAULTS = (None, "pool")
+
+
+def member_dirs(spec: str) -> List[Path]:
+    from toolkit.recipes_support import probe_members
+
+    root, _, variant = spec.partition(":")
+    root = Path(root)
+    members = root / "variants" / variant if variant else root / "exp" / TAG / "members"
+    probes = root / "probes" if variant else root / "exp" / TAG / "probes"
+    found = sorted(path for path in members.iterdir() if (path / "predictions" / "test3.csv").is_file())
+    return found + [probes / name for name in probe_members(RECIPE / "conf" / "ensemble.yaml")]
+
+
+def measure(spec: str) -> Dict[str, object]:
+    from toolkit.ensemble.choice import choose_method
+    from toolkit.ensemble.combine import (
+        dev_labels, held_out_predictions, member_inventory, member_outputs, system_predictions, test_labels,
+    )
+    from toolkit.ensemble.members import load_members
+    from toolkit.ensemble.methods import SIMPLICITY, EnsembleConfig, fit_method
+    from toolkit.metrics import macro_f1
+
+    root = Path(spec.partition(":")[0])
+    dirs = member_dirs(spec)
+    development, test = load_members(dirs, "development"), load_members(dirs, "test3")
+    manifest = root / "data" / "development" / "manifest.csv"
+    inventory = member_inventory(development[0].codes, manifest)
+    classes, attributes = dev_labels(manifest, development[0].file_names, dirs[0], inventory)
+    key_classes, _ = test_labels(root / "corpus" / "Key" / "test3_labels.csv", test[0].file_names, inventory)
+    config = EnsembleConfig()
+    dev_outputs, test_outputs = member_outputs(development), member_outputs(test)
+    test_f1 = {}
+    for method in SIMPLICITY:
+        combiner = fit_method(method, dev_outputs, classes, attributes, config, seed=config.seed)
+        predicted = system_predictions(*combiner.apply(test_outputs)).classes
+        test_f1[method] = macro_f1(key_classes, predicted, inventory.num_classes)
+    held_out = held_out_predictions(dev_outputs, classes, attributes, config)
+    picks = {str(default): choose_method(held_out, classes, inventory.num_classes, SIMPLICITY, config.auto_resamples,
+                                         config.seed, default=default).method for default in DEFAULTS}
+    return {"members": [path.name for path in dirs], "test3_macro_f1": test_f1, "auto_picks": picks}
+
+
+def corpus_size(spec: str) -> int:
+    """Utterances of the corpus (mini_podcast's generation record)."""
+    record = Path(spec.partition(":")[0]) / "corpus" / "mini_podcast.json"
+    return int(json.loads(record.read_text())["arguments"]["num_utts"])
+
+
+def table(results: Dict[str, Dict[str, object]]) -> str:
+    """One row per corpus, then mean ± std over the corpora of each size."""
+    from toolkit.ensemble.methods import SIMPLICITY
+
+    rules = [f"auto, default {default}" if default else "auto, one-SE rule alone" for default in DEFAULTS]
+    lines = ["| corpus | " + " | ".join(SIMPLICITY) + " | " + " | ".join(rules) + " |",
+             "|---|" + "---|" * (len(SIMPLICITY) + len(rules))]
+    by_size: Dict[int, Dict[str, List[float]]] = {}
+    for spec, result in results.items():
+        f1 = result["test3_macro_f1"]
+        columns = by_size.setdefault(corpus_size(spec), {})
+        cells = [f"{f1[method]:.3f}" for method in SIMPLICITY]
+        for method in SIMPLICITY:
+            columns.setdefault(method, []).append(f1[method])
+        for default, rule in zip(DEFAULTS, rules):
+            pick = result["auto_picks"][str(default)]
+            columns.setdefault(rule, []).append(f1[pick])
+            cells.append(f"{f1[pick]:.3f} ({pick})")
+        lines.append(f"| {spec} | " + " | ".join(cells) + " |")
+    for size, columns in sorted(by_size.items()):
+        lines.append(f"| mean ± std, {size} utterances | " + " | ".join(
+            f"{np.mean(values):.3f} ± {np.std(values):.3f}" for values in columns.values()) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", action="append", default=[],
+                        help="ROOT (a finished recipe run) or ROOT:VARIANT (bench_member_variants.py); repeatable.")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--from-json", type=Path, default=None, help="Re-print the table of an earlier --out.")
+    args = parser.parse_args()
+    if not args.corpus and not args.from_json:
+        parser.error("give --corpus ROOT[:VARIANT] (repeatable) or --from-json FILE")
+    if args.from_json:
+        results = json.loads(args.from_json.read_text())["results"]
+    else:
+        results = {}
+        for spec in args.corpus:
+            results[spec] = measure(spec)
+            print(f"{spec}: done", file=sys.stderr, flush=True)
+    markdown = table(results)
+    print(markdown)
+    if args.out:
+        args.out.write_text(json.dumps({"results": results, "table": markdown}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
