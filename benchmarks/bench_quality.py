@@ -156,13 +156,16 @@ def summarise(results: Dict[str, Dict[str, Dict[str, Dict[str, float]]]]) -> str
     lines = []
     for size, per_seed in results.items():
         seeds = [int(seed) for seed in per_seed]
-        systems = list(next(iter(per_seed.values())))
+        # Every system in order of first appearance; ablations may exist for some seeds only.
+        systems = list(dict.fromkeys(name for scores in per_seed.values() for name in scores))
         lines += [f"### {size} utterances (seeds {', '.join(map(str, seeds))})", "",
                   "| system | test3 Macro-F1 | test3 CCC mean | Macro-F1 per seed |", "|---|---|---|---|"]
         for system in systems:
-            f1 = [per_seed[str(seed)][system]["macro_f1"] for seed in seeds]
-            ccc = [per_seed[str(seed)][system]["ccc_mean"] for seed in seeds]
-            lines.append(f"| {system} | {_mean_std(f1)} | {_mean_std(ccc)} | {' / '.join(f'{v:.3f}' for v in f1)} |")
+            present = [seed for seed in seeds if system in per_seed[str(seed)]]
+            f1 = [per_seed[str(seed)][system]["macro_f1"] for seed in present]
+            ccc = [per_seed[str(seed)][system]["ccc_mean"] for seed in present]
+            label = system if present == seeds else f"{system} (seeds {', '.join(map(str, present))})"
+            lines.append(f"| {label} | {_mean_std(f1)} | {_mean_std(ccc)} | {' / '.join(f'{v:.3f}' for v in f1)} |")
         lines += ["", *targets(per_seed), ""]
     lines += gap_by_size(results)
     return "\n".join(lines)
