@@ -40,7 +40,8 @@ from toolkit.utils.errors import ToolkitError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EnsembleConfig", "run_ensemble", "held_out_predictions", "dev_labels", "member_outputs", "system_predictions"]
+__all__ = ["EnsembleConfig", "run_ensemble", "held_out_predictions", "dev_labels", "member_outputs",
+           "system_predictions"]
 
 SYSTEM_FILE = "system.json"
 

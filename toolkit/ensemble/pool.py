@@ -9,12 +9,12 @@ Development and the biases towards the decision rule of a class-balanced test se
 weighs each class equally, as Macro-F1 and the challenge's balanced test set do). It has
 ``members + classes`` parameters where the meta-classifier has ``(members x (classes + 3) + 1) x
 (classes + 3)``, so a Development set of a hundred rows can fit it. The penalty pulls the weights
-towards equal ones and the biases towards zero; it is a sum over rows, so its pull shrinks as
-Development grows. Fitting is full-batch L-BFGS on a convex loss: deterministic for a row set.
+towards equal ones and the biases towards zero; it is added to the loss summed over rows, so its
+pull shrinks as Development grows. Fitting is full-batch L-BFGS on a convex loss: deterministic for a row set.
 """
 
 from dataclasses import dataclass
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -66,9 +66,11 @@ class PoolWeights:
         return cls(weights, bias)
 
 
-def fit_log_linear_pool(posteriors: np.ndarray, classes: np.ndarray, config: PoolConfig = PoolConfig()) -> PoolWeights:
+def fit_log_linear_pool(posteriors: np.ndarray, classes: np.ndarray, config: Optional[PoolConfig] = None) -> PoolWeights:
     """Fit member weights and class biases on the rows with a class (``classes`` -1 elsewhere)."""
     import torch
+
+    config = config or PoolConfig()
 
     members, _, num_classes = posteriors.shape
     labelled = classes >= 0
