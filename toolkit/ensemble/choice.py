@@ -4,7 +4,7 @@ Reads and writes nothing. Out-of-fold Development Macro-F1 ranks the candidates;
 error of each one's difference to the best comes from a paired bootstrap over the Development rows,
 so it shrinks as Development grows. Two rules, in order:
 
-1. **The default stays unless beaten.** ``default`` (the recipes': the weighted pool) is submitted
+1. **The default stays unless beaten.** ``default`` (``EnsembleConfig.auto_default``: the weighted pool) is submitted
    unless the best method beats it by more than one standard error. The default is a method that
    won on held-out corpora (benchmarks/bench_quality.py's tuning corpora, docs/ensemble.md); a
    120-row Development set is too noisy to overturn that on a small out-of-fold difference, and
