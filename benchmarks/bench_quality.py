@@ -10,8 +10,9 @@ corpus key (Key/test3_labels.csv):
 - every DeepSER member, and its stage-1 checkpoint (the "without stage 2" ablation);
 - every combination method fitted on all of Development (soft and hard voting, best member,
   meta-classifier, soup) and the submitted one (the recipe's ``--combine``, auto by default);
-- ablations of the reference member: one-hot targets, late fusion, no MixUp, no projection in the
-  fusion legs (and no stage 2: its stage-1 checkpoint).
+- ablations of the reference member, each one setting of the mini config changed: the paper's soft
+  targets and its deep fusion (the mini config trains one-hot targets with late fusion,
+  docs/training.md), no MixUp (and no stage 2: its stage-1 checkpoint).
 
 Writes everything under ``--out`` (default benchmarks/out/quality/): per corpus the recipe's data,
 features and experiments; ``quality.json`` (every score) and ``quality.md`` (the tables: mean ±
@@ -40,10 +41,9 @@ RECIPE = REPO / "recipes" / "mini_podcast"
 TAG = "mini_medusa"
 REFERENCE_MEMBER = "fbank_whisper_minilm"
 ABLATIONS = {
-    "one-hot targets": ["loss.targets=onehot"],
-    "late fusion": ["model.fusion=late"],
+    "soft targets": ["loss.targets=soft"],
+    "deep fusion": ["model.fusion=deep"],
     "no MixUp": ["mixup.p=0"],
-    "no fusion projection": ["model.fusion_projection=false"],
 }
 
 
