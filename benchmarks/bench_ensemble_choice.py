@@ -32,14 +32,22 @@ DEFAULTS = (None, "pool")
 
 
 def member_dirs(spec: str) -> List[Path]:
-    from toolkit.recipes_support import probe_members
+    """The corpus's finished members in the ensemble config's order, then its combined probes.
+
+    The recipe passes members in that order; the meta-classifier's fit depends (slightly) on the
+    order of its inputs, so another order can flip auto's choice where two methods are one
+    standard error apart.
+    """
+    from toolkit.recipes_support import load_ensemble_config, probe_members
 
     root, _, variant = spec.partition(":")
     root = Path(root)
     members = root / "variants" / variant if variant else root / "exp" / TAG / "members"
     probes = root / "probes" if variant else root / "exp" / TAG / "probes"
-    found = sorted(path for path in members.iterdir() if (path / "predictions" / "test3.csv").is_file())
-    return found + [probes / name for name in probe_members(RECIPE / "conf" / "ensemble.yaml")]
+    config = RECIPE / "conf" / "ensemble.yaml"
+    found = [members / member.name for member in load_ensemble_config(config)
+             if (members / member.name / "predictions" / "test3.csv").is_file()]
+    return found + [probes / name for name in probe_members(config)]
 
 
 def measure(spec: str) -> Dict[str, object]:
