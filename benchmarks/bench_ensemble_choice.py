@@ -32,7 +32,8 @@ DEFAULTS = (None, "pool")
 
 
 def member_dirs(spec: str) -> List[Path]:
-    """The corpus's finished members in the ensemble config's order, then its combined probes.
+    """The corpus's finished members in the ensemble config's order (others after them, by name),
+    then its combined probes.
 
     The recipe passes members in that order; the meta-classifier's fit depends (slightly) on the
     order of its inputs, so another order can flip auto's choice where two methods are one
@@ -45,8 +46,9 @@ def member_dirs(spec: str) -> List[Path]:
     members = root / "variants" / variant if variant else root / "exp" / TAG / "members"
     probes = root / "probes" if variant else root / "exp" / TAG / "probes"
     config = RECIPE / "conf" / "ensemble.yaml"
-    found = [members / member.name for member in load_ensemble_config(config)
-             if (members / member.name / "predictions" / "test3.csv").is_file()]
+    order = {member.name: position for position, member in enumerate(load_ensemble_config(config))}
+    found = sorted((path for path in members.iterdir() if (path / "predictions" / "test3.csv").is_file()),
+                   key=lambda path: (order.get(path.name, len(order)), path.name))
     return found + [probes / name for name in probe_members(config)]
 
 
