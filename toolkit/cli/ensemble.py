@@ -55,8 +55,9 @@ def read_members_file(path: Path) -> list:
 @click.option("--force", is_flag=True, help="Redo even if --out-dir holds a finished run of the same inputs.")
 def ensemble(members: Sequence[str], members_file: Optional[Path], probes: Sequence[str], combine: str,
              auto_default: str, manifest: str, out_dir: Path, submissions_dir: str, tag: str,
-             report_path: Optional[Path], folds: int, soup_runs: int, seed: int, test_split: str, test_key: Optional[str], weight_decay: str, class_weight_alpha: float,
-             pool_penalty: float, device: str, force: bool) -> None:
+             report_path: Optional[Path], folds: int, soup_runs: int, seed: int, test_split: str,
+             test_key: Optional[str], weight_decay: str, class_weight_alpha: float, pool_penalty: float,
+             device: str, force: bool) -> None:
     """Combine trained members (MEDUSA stages 3-4) and write the test leaderboard files."""
     from toolkit.ensemble.combine import EnsembleConfig, run_ensemble
     from toolkit.ensemble.meta_classifier import MetaConfig
