@@ -535,7 +535,8 @@ class StageTrainer:
             from torch.nn.parallel import DistributedDataParallel
 
             device_ids = [self.context.device.index] if self.context.device.type == "cuda" else None
-            self.training_model = DistributedDataParallel(self.model, device_ids=device_ids)
+            self.training_model = DistributedDataParallel(self.model, device_ids=device_ids,
+                                                          process_group=self.context.gradient_group)
         self.steps_at_start = self.state.global_step
 
     def run(self) -> TrainResult:
