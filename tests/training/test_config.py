@@ -59,6 +59,7 @@ def test_unknown_key_in_file_names_file_and_nearest_key(tmp_path):
 @pytest.mark.parametrize("override, message", [
     ("model.hidden_dim=abc", "model.hidden_dim expects a int"),
     ("model.fusion=early", "model.fusion: 'early' is not one of deep, late"),
+    ("loss.ambiguous_rows=drop", "loss.ambiguous_rows: 'drop' is not one of skip, attributes"),
     ("mixup.p=2", "mixup.p"),
     ("data.normalize_utterances=-1", "data.normalize_utterances: 0 \\(all\\) or a positive count"),
     ("model.attention_dropout=1.5", r"model.attention_dropout: a probability in \[0, 1\)"),

@@ -41,6 +41,17 @@ def test_soft_targets_keep_ambiguous_rows_and_onehot_counts_what_it_skips(corpus
     np.testing.assert_array_equal(onehot.targets.argmax(axis=1), onehot.class_indices)
 
 
+def test_onehot_targets_can_keep_ambiguous_rows_for_their_attributes(corpus):
+    data = load_split(corpus / "data", corpus / "features", ["acoustic", "text"], "train", targets="onehot",
+                      ambiguous_rows="attributes")
+    ambiguous = data.class_indices < 0
+    assert len(data) == 36 and ambiguous.sum() == 4
+    assert data.skipped == {"neither a consensus class nor a known attribute": 0}
+    np.testing.assert_array_equal(data.targets[ambiguous], 0.0)
+    assert np.isfinite(data.attributes[ambiguous]).all()
+    np.testing.assert_array_equal(data.targets[~ambiguous].argmax(axis=1), data.class_indices[~ambiguous])
+
+
 def test_items_are_float32_views_of_the_store_and_collate_masks_padding(corpus):
     data = _load(corpus)
     dataset = FeatureDataset(data, max_frames=5)

@@ -30,6 +30,19 @@ def test_soft_cross_entropy_matches_torch_with_probability_targets():
     torch.testing.assert_close(soft_cross_entropy(logits, targets, weights), weighted)
 
 
+def test_soft_cross_entropy_averages_over_rows_with_a_class_target_only():
+    logits = torch.randn(6, 8)
+    targets = torch.nn.functional.one_hot(torch.tensor([0, 3, 5, 1, 2, 7]), 8).float()
+    targets[[1, 4]] = 0.0  # rows kept for their attributes alone
+    kept = [0, 2, 3, 5]
+    expected = torch.nn.functional.cross_entropy(logits[kept], targets[kept])
+    torch.testing.assert_close(soft_cross_entropy(logits, targets), expected)
+    empty = soft_cross_entropy(logits.requires_grad_(), torch.zeros(6, 8))
+    assert empty.item() == 0.0
+    empty.backward()
+    assert torch.equal(logits.grad, torch.zeros_like(logits))
+
+
 @pytest.mark.parametrize("kind", ["mse", "ccc"])
 def test_attribute_loss_skips_unknown_values_without_nan_gradients(kind):
     predicted = torch.full((4, 3), 4.0, requires_grad=True)

@@ -113,6 +113,7 @@ def test_runs_are_deterministic_and_resume_mid_epoch_matches_an_uninterrupted_ru
 
 @pytest.mark.parametrize("ablation", [
     ("loss.targets=onehot",),
+    ("loss.targets=onehot", "loss.ambiguous_rows=attributes"),
     ("model.fusion=late",),
     ("mixup.p=0",),
     ("loss.multitask=false",),

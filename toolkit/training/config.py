@@ -72,6 +72,9 @@ class ModelConfig:
 class LossConfig:
     #: "soft" = annotator vote distributions (X/O rows usable); "onehot" = consensus class only.
     targets: str = "soft"
+    #: Under one-hot targets, rows without a consensus class (X/O): "skip" them, or keep them for
+    #: the "attributes" loss alone (their class target is empty). Soft targets use them either way.
+    ambiguous_rows: str = "skip"
     class_weight: float = 1.5
     #: Exponent of the stage-1 class weights w_c = (N / (8 f_c)) ** alpha (0 disables weighting).
     class_weight_alpha: float = 0.5
@@ -138,6 +141,7 @@ class TrainingConfig:
             "model.fusion": (self.model.fusion, ("deep", "late")),
             "model.pooling": (self.model.pooling, ("mean", "attentive_stats")),
             "loss.targets": (self.loss.targets, ("soft", "onehot")),
+            "loss.ambiguous_rows": (self.loss.ambiguous_rows, ("skip", "attributes")),
             "loss.attribute_loss": (self.loss.attribute_loss, ("mse", "ccc")),
             "stage1.lr_schedule": (self.stage1.lr_schedule, ("constant", "cosine")),
             "stage2.lr_schedule": (self.stage2.lr_schedule, ("constant", "cosine")),

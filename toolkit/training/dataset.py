@@ -98,7 +98,8 @@ def _open_stores(features_dir, streams: Sequence[str], split: str) -> List[Featu
     return stores
 
 
-def _training_targets(frame, class_indices: np.ndarray, kind: str, source: Path, inventory: Inventory):
+def _training_targets(frame, class_indices: np.ndarray, attributes: np.ndarray, kind: str, ambiguous_rows: str,
+                      source: Path, inventory: Inventory):
     """(targets, keep mask, skipped counts) for the training split under the configured target rule."""
     count = len(frame)
     one_hot = np.zeros((count, inventory.num_classes), dtype=np.float32)
@@ -106,8 +107,17 @@ def _training_targets(frame, class_indices: np.ndarray, kind: str, source: Path,
     one_hot[np.flatnonzero(has_class), class_indices[has_class]] = 1.0
     skipped: Dict[str, int] = {}
     if kind == "onehot":
-        keep = has_class
-        skipped["no consensus class (X/O/empty) under one-hot targets"] = int((~keep).sum())
+        if ambiguous_rows == "attributes":
+            # An all-zero class target adds nothing to the cross-entropy; the row still trains the attributes.
+            attribute_only = ~has_class & np.isfinite(attributes).any(axis=1)
+            if attribute_only.any():
+                logger.info("%s: %d row(s) without a consensus class train the attribute head only",
+                            source, int(attribute_only.sum()))
+            keep = has_class | attribute_only
+            skipped["neither a consensus class nor a known attribute"] = int((~keep).sum())
+        else:
+            keep = has_class
+            skipped["no consensus class (X/O/empty) under one-hot targets"] = int((~keep).sum())
         return one_hot, keep, skipped
     has_columns = all(column in frame.columns for column in inventory.soft_columns)
     soft = soft_label_matrix(frame, inventory) if has_columns else np.full((count, inventory.num_classes), np.nan)
@@ -127,12 +137,14 @@ def _training_targets(frame, class_indices: np.ndarray, kind: str, source: Path,
 
 def load_split(manifest_dir, features_dir, streams: Sequence[str], split: str,
                targets: Optional[str] = None, inventory: Optional[Inventory] = None,
-               store_split: str = "") -> SplitData:
+               store_split: str = "", ambiguous_rows: str = "skip") -> SplitData:
     """Join a split's manifest with its stores; ``targets`` ("soft"/"onehot") builds training targets.
 
     ``inventory``: the classes to index (default: the split's own, from its manifest); a
     Development split is read with the training split's. ``store_split``: read the features of
     every split from ``<features_dir>/<stream>/<store_split>/`` (default: the split's own store).
+    ``ambiguous_rows``: under one-hot targets, "skip" rows without a consensus class or keep them
+    for the "attributes" loss (``loss.ambiguous_rows``).
     Raises ``ToolkitError`` for a missing or empty split, streams that disagree on the utterance
     set, and manifest rows without features. Rows unusable for training are counted and logged.
     """
@@ -154,7 +166,8 @@ def load_split(manifest_dir, features_dir, streams: Sequence[str], split: str,
     keep = np.ones(len(frame), dtype=bool)
     target_matrix, skipped = None, {}
     if targets is not None:
-        target_matrix, keep, skipped = _training_targets(frame, class_indices, targets, path, inventory)
+        target_matrix, keep, skipped = _training_targets(frame, class_indices, attributes, targets, ambiguous_rows,
+                                                         path, inventory)
         for reason, number in skipped.items():
             if number:
                 logger.warning("%s: skipped %d of %d row(s) for training: %s", path, number, len(frame), reason)

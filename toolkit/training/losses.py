@@ -31,12 +31,19 @@ def class_log_prior(targets: np.ndarray) -> np.ndarray:
 
 
 def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, weights: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Mean over the batch of −Σ_c w_c · t_c · log p_c."""
+    """Mean of −Σ_c w_c · t_c · log p_c over the rows that have a class target (an all-zero row,
+    kept for its attributes alone, does not dilute the others); 0 if none has."""
     log_probs = torch.log_softmax(logits, dim=-1)
     per_class = -targets * log_probs
     if weights is not None:
         per_class = per_class * weights
-    return per_class.sum(dim=-1).mean()
+    per_row = per_class.sum(dim=-1)
+    has_target = targets.sum(dim=-1) > 0
+    if bool(has_target.all()):
+        return per_row.mean()
+    if not bool(has_target.any()):
+        return per_row.sum() * 0.0
+    return per_row[has_target].mean()
 
 
 def attribute_loss(predicted: torch.Tensor, target: torch.Tensor, known: torch.Tensor, kind: str) -> torch.Tensor:

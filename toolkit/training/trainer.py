@@ -220,7 +220,8 @@ class StageTrainer:
         self.inventory = read_inventory(manifest_path(data.manifest_dir, data.train_split))
         logger.info("classes (%d): %s", self.inventory.num_classes, self.inventory.describe())
         self.train_data = load_split(data.manifest_dir, data.features_dir, data.streams, data.train_split,
-                                     targets=config.loss.targets, inventory=self.inventory, store_split=data.store_split)
+                                     targets=config.loss.targets, inventory=self.inventory, store_split=data.store_split,
+                                     ambiguous_rows=config.loss.ambiguous_rows)
         check_classes_present(self.train_data)
         self.dev_data = self._load(data.dev_split)
         if not (self.dev_data.class_indices >= 0).any():
