@@ -41,9 +41,7 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, weights: Opt
     has_target = targets.sum(dim=-1) > 0
     if bool(has_target.all()):
         return per_row.mean()
-    if not bool(has_target.any()):
-        return per_row.sum() * 0.0
-    return per_row[has_target].mean()
+    return per_row[has_target].sum() / has_target.sum().clamp(min=1)
 
 
 def attribute_loss(predicted: torch.Tensor, target: torch.Tensor, known: torch.Tensor, kind: str) -> torch.Tensor:
