@@ -23,7 +23,7 @@ def _batch(specs, lengths, seed=0):
 
 
 @pytest.mark.parametrize("fusion", ["deep", "late"])
-@pytest.mark.parametrize("pooling", ["mean", "attentive_stats"])
+@pytest.mark.parametrize("pooling", ["mean", "stats", "attentive_stats"])
 def test_output_alone_equals_output_padded_in_batch(fusion, pooling):
     torch.manual_seed(0)
     model = DeepSER(SPECS, hidden_dim=16, num_heads=2, ff_dim=32, pooling=pooling, fusion=fusion).eval()

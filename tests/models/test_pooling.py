@@ -1,6 +1,6 @@
 import torch
 
-from toolkit.models.pooling import AttentiveStatsPooling, MeanPooling, build_pooling
+from toolkit.models.pooling import AttentiveStatsPooling, MeanPooling, StatsPooling, build_pooling
 
 
 def _padded(hidden, valid):
@@ -16,6 +16,23 @@ def test_mean_pooling_ignores_padding_values():
     torch.testing.assert_close(pooled, hidden[:, :3].mean(dim=1))
     hidden[:, 3:] = 1e6
     torch.testing.assert_close(MeanPooling(4)(hidden, mask), pooled)
+
+
+def test_stats_pooling_is_mean_and_std_of_the_unpadded_frames():
+    hidden = torch.randn(2, 6, 4)
+    mask = _padded(hidden, 3)
+    pooled = StatsPooling(4)(hidden, mask)
+    expected = torch.cat([hidden[:, :3].mean(dim=1), hidden[:, :3].std(dim=1, unbiased=False)], dim=-1)
+    assert StatsPooling(4).output_dim == 8
+    torch.testing.assert_close(pooled, expected)
+    hidden[:, 3:] = 1e6
+    torch.testing.assert_close(StatsPooling(4)(hidden, mask), pooled)
+
+
+def test_stats_pooling_single_frame_has_finite_gradient():
+    hidden = torch.randn(1, 1, 3, requires_grad=True)
+    StatsPooling(3)(hidden, torch.zeros(1, 1, dtype=torch.bool)).sum().backward()
+    assert torch.isfinite(hidden.grad).all()
 
 
 def test_attentive_stats_pooling_is_padding_invariant_and_doubles_width():

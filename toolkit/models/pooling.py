@@ -20,6 +20,23 @@ class MeanPooling(nn.Module):
         return (hidden * keep).sum(dim=1) / keep.sum(dim=1).clamp(min=1.0)
 
 
+class StatsPooling(nn.Module):
+    """Mean and standard deviation of the unpadded frames (x-vector statistics pooling): what the
+    linear probe pools, with no parameters to fit."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.output_dim = 2 * dim
+
+    def forward(self, hidden: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
+        keep = (~padding_mask).unsqueeze(-1).to(hidden.dtype)
+        count = keep.sum(dim=1).clamp(min=1.0)
+        mean = (hidden * keep).sum(dim=1) / count
+        variance = (((hidden - mean.unsqueeze(1)) * keep) ** 2).sum(dim=1) / count
+        # The floor keeps the gradient of sqrt finite for single-frame or constant inputs.
+        return torch.cat([mean, variance.clamp(min=1e-6).sqrt()], dim=-1)
+
+
 class AttentiveStatsPooling(nn.Module):
     """Attention-weighted mean and standard deviation (Okabe et al., 2018), masked softmax."""
 
@@ -40,6 +57,8 @@ class AttentiveStatsPooling(nn.Module):
 def build_pooling(kind: str, dim: int) -> nn.Module:
     if kind == "mean":
         return MeanPooling(dim)
+    if kind == "stats":
+        return StatsPooling(dim)
     if kind == "attentive_stats":
         return AttentiveStatsPooling(dim)
-    raise ValueError(f"unknown pooling {kind!r}; use mean or attentive_stats")
+    raise ValueError(f"unknown pooling {kind!r}; use mean, stats or attentive_stats")

@@ -59,7 +59,7 @@ class ModelConfig:
     #: Dropout on the attention weights; null = ``dropout``. On CPU, drawing a random mask for
     #: every (frame, frame) pair took 35 % of a 3-stream training step (torch profiler, mini corpus).
     attention_dropout: Optional[float] = None
-    #: "mean" or "attentive_stats" (masked in both cases).
+    #: "mean", "stats" (mean and std) or "attentive_stats" (attention-weighted mean and std); all masked.
     pooling: str = "mean"
     #: Streams whose frames are normalised per utterance (mean and std over its own frames) before the
     #: model: removes a recording's stationary channel (microphone response, gain), and with it the
@@ -139,7 +139,7 @@ class TrainingConfig:
         """Check values that have a fixed set of choices or a range; name the key and the fix."""
         choices = {
             "model.fusion": (self.model.fusion, ("deep", "late")),
-            "model.pooling": (self.model.pooling, ("mean", "attentive_stats")),
+            "model.pooling": (self.model.pooling, ("mean", "stats", "attentive_stats")),
             "loss.targets": (self.loss.targets, ("soft", "onehot")),
             "loss.ambiguous_rows": (self.loss.ambiguous_rows, ("skip", "attributes")),
             "loss.attribute_loss": (self.loss.attribute_loss, ("mse", "ccc")),
