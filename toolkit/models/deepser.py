@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from toolkit.emotions import ATTRIBUTE_MAX, ATTRIBUTE_MIN, ATTRIBUTES, CHALLENGE
-from toolkit.models.pooling import build_pooling
+from toolkit.models.pooling import build_pooling, masked_moments
 
 #: A Manifold MixUp instruction: (λ per sample, shape (batch,); permutation of the batch).
 Mix = Tuple[torch.Tensor, torch.Tensor]
@@ -187,10 +187,7 @@ class DeepSER(nn.Module):
 
 def normalise_utterances(features: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
     """Each utterance's frames minus their mean, over their standard deviation (padding excluded)."""
-    keep = (~padding_mask).unsqueeze(-1).to(features.dtype)
-    count = keep.sum(dim=1, keepdim=True).clamp(min=1.0)
-    mean = (features * keep).sum(dim=1, keepdim=True) / count
-    variance = (((features - mean) * keep) ** 2).sum(dim=1, keepdim=True) / count
+    mean, variance = masked_moments(features, padding_mask)
     # The floor keeps a constant dimension (or a one-frame utterance) finite.
     return (features - mean) / (variance + 1e-5).sqrt()
 

@@ -8,6 +8,15 @@ import torch
 from torch import nn
 
 
+def masked_moments(hidden: torch.Tensor, padding_mask: torch.Tensor):
+    """Per utterance, the mean and (biased) variance of the unpadded frames, each (batch, 1, dim)."""
+    keep = (~padding_mask).unsqueeze(-1).to(hidden.dtype)
+    count = keep.sum(dim=1, keepdim=True).clamp(min=1.0)
+    mean = (hidden * keep).sum(dim=1, keepdim=True) / count
+    variance = (((hidden - mean) * keep) ** 2).sum(dim=1, keepdim=True) / count
+    return mean, variance
+
+
 class MeanPooling(nn.Module):
     """Average of the unpadded frames."""
 
@@ -29,12 +38,9 @@ class StatsPooling(nn.Module):
         self.output_dim = 2 * dim
 
     def forward(self, hidden: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
-        keep = (~padding_mask).unsqueeze(-1).to(hidden.dtype)
-        count = keep.sum(dim=1).clamp(min=1.0)
-        mean = (hidden * keep).sum(dim=1) / count
-        variance = (((hidden - mean.unsqueeze(1)) * keep) ** 2).sum(dim=1) / count
+        mean, variance = masked_moments(hidden, padding_mask)
         # The floor keeps the gradient of sqrt finite for single-frame or constant inputs.
-        return torch.cat([mean, variance.clamp(min=1e-6).sqrt()], dim=-1)
+        return torch.cat([mean.squeeze(1), variance.squeeze(1).clamp(min=1e-6).sqrt()], dim=-1)
 
 
 class AttentiveStatsPooling(nn.Module):
