@@ -91,9 +91,11 @@ def test_a_finished_stage_is_skipped_on_rerun(trained, larger_corpus):
     assert result.finished and (exp / "best.pt").stat().st_mtime_ns == stamp
 
 
-def test_runs_are_deterministic_and_resume_mid_epoch_matches_an_uninterrupted_run(corpus, tmp_path):
+@pytest.mark.parametrize("options", [(), ("model.frame_mask=0.3", "model.input_statistics=true", "train.ema_decay=0.9")])
+def test_runs_are_deterministic_and_resume_mid_epoch_matches_an_uninterrupted_run(corpus, tmp_path, options):
     # Dropout and frequent MixUp make the random state matter; 36 rows / batch 8 = 5 steps per epoch.
-    extra = ("model.dropout=0.2", "mixup.p=0.7", "train.checkpoint_every_steps=2")
+    # Frame masking draws from the same random state, and the weight average lives in the checkpoint.
+    extra = ("model.dropout=0.2", "mixup.p=0.7", "train.checkpoint_every_steps=2", *options)
     config = _config(corpus, *extra)
     train_member(config, tmp_path / "a", 1, device="cpu")
     train_member(config, tmp_path / "b", 1, device="cpu")
@@ -119,6 +121,7 @@ def test_runs_are_deterministic_and_resume_mid_epoch_matches_an_uninterrupted_ru
     ("loss.multitask=false",),
     ("model.pooling=attentive_stats", "train.grad_accumulation=2", "loss.attribute_loss=ccc"),
     ("model.fusion_projection=false", "mixup.per_sample=false", "mixup.p=1"),
+    ("model.fusion=late", "model.input_statistics=true", "model.frame_mask=0.5", "model.frame_mask_span=2"),
 ])
 def test_every_ablation_switch_runs(corpus, tmp_path, ablation):
     result = train_member(_config(corpus, *ablation, epochs=1), tmp_path, 1, device="cpu")
@@ -129,6 +132,19 @@ def test_every_ablation_switch_runs(corpus, tmp_path, ablation):
         key, value = override.split("=")
         section, name = key.split(".")
         assert saved[section][name] == yaml.safe_load(value)
+
+
+def test_with_ema_decay_the_selected_checkpoint_holds_the_averaged_weights(corpus, tmp_path):
+    train_member(_config(corpus, "train.ema_decay=0.5", epochs=1), tmp_path, 1, device="cpu")
+    last = torch.load(tmp_path / "stage1" / "last.pt", map_location="cpu", weights_only=False)
+    selected = read_checkpoint(tmp_path / "stage1" / "best.pt")["model_state"]
+    averaged = {name[len("module."):]: tensor for name, tensor in last["averaged_state"].items()
+                if name.startswith("module.")}
+    assert averaged.keys() == selected.keys()
+    for name, tensor in selected.items():
+        assert torch.equal(tensor, averaged[name]), name
+    trained = last["model_state"]["class_head.weight"]
+    assert not torch.equal(selected["class_head.weight"], trained)
 
 
 def test_resuming_a_run_started_without_fusion_projection_names_the_key_to_set(corpus, tmp_path):

@@ -12,6 +12,11 @@ heads: one logit per class of the inventory (8 for the challenge's ``ASHUFDCN``)
 attributes squashed to 1 + 6·sigmoid. ``fusion="late"`` drops both fusion levels and feeds the
 concatenated h3 vectors straight into the heads.
 
+Two options aimed at small corpora: ``input_statistics`` adds to each stream's pooled vector the
+mean and standard deviation of its normalised input frames (what a linear probe reads), through
+dropout, so the heads see the probe's evidence beside the encoder's; ``frame_mask`` blanks random
+spans of input frames during training (SpecAugment's time masking, on the stored features).
+
 Every encoder gets a key-padding mask and every pooling is masked, so padding never changes
 a sample's output. Reads and writes nothing.
 """
@@ -73,16 +78,30 @@ def projection_mlp(input_dim: int, hidden_dim: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(input_dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, hidden_dim))
 
 
+def mask_frame_spans(features: torch.Tensor, rate: float, span: int) -> torch.Tensor:
+    """Zero spans of ``span`` frames that start at each frame with probability ``rate / span``, so
+    about ``rate`` of the frames are blanked (less where spans overlap); from the global RNG, which
+    checkpoints save, so a resumed run draws the same spans."""
+    starts = (torch.rand(features.shape[:2], device=features.device) < rate / span).to(features.dtype)
+    # A frame is masked when a span started at it or at one of the span - 1 frames before it.
+    covered = nn.functional.max_pool1d(nn.functional.pad(starts.unsqueeze(1), (span - 1, 0)), span, stride=1)
+    # Zero is the training mean after normalisation: a masked frame carries no information.
+    return features * (1.0 - covered.squeeze(1)).unsqueeze(-1)
+
+
 class StreamLeg(nn.Module):
-    """Input normalisation, layer weighting (stores holding several encoder layers), projection,
-    encoder, pooling."""
+    """Input normalisation, layer weighting (stores holding several encoder layers), frame masking,
+    projection, encoder, pooling (plus the input's statistics with ``input_statistics``)."""
 
     def __init__(self, spec: StreamSpec, hidden_dim: int, num_layers: int, num_heads: int, ff_dim: int,
                  dropout: float, pooling: str, attention_dropout: Optional[float] = None,
-                 utterance_normalization: bool = False):
+                 utterance_normalization: bool = False, input_statistics: bool = False,
+                 frame_mask: float = 0.0, frame_mask_span: int = 1):
         super().__init__()
         self.spec = spec
         self.utterance_normalization = utterance_normalization
+        self.frame_mask = frame_mask
+        self.frame_mask_span = frame_mask_span
         # Global mean and std of the stream's features, set from training data before stage 1
         # (identity until then); buffers, so checkpoints carry them to stage 2 and inference.
         self.register_buffer("input_mean", torch.zeros(spec.store_dim))
@@ -92,15 +111,27 @@ class StreamLeg(nn.Module):
         self.projection = projection_mlp(spec.dim, hidden_dim)
         self.encoder = Encoder(hidden_dim, num_layers, num_heads, ff_dim, dropout, attention_dropout)
         self.pooling = build_pooling(pooling, hidden_dim)
+        # The probe's features are many (2 x the stream's width) and fit fast: dropout keeps the
+        # heads from leaning on them alone.
+        self.input_statistics = nn.Dropout(dropout) if input_statistics else None
+        self.output_dim = self.pooling.output_dim + (2 * spec.dim if input_statistics else 0)
 
     def forward(self, features: torch.Tensor, padding_mask: torch.Tensor):
+        """(h1, h2, pooled vector) for (batch, frames, store_dim) features."""
         if self.utterance_normalization:
             features = normalise_utterances(features, padding_mask)
         features = (features - self.input_mean) / self.input_std
         if self.layer_logits is not None:
             features = self._weigh_layers(features)
+        if self.training and self.frame_mask:
+            features = mask_frame_spans(features, self.frame_mask, self.frame_mask_span)
         outputs = self.encoder(self.projection(features), padding_mask)
-        return outputs[0], outputs[-1], self.pooling(outputs[-1], padding_mask)
+        pooled = self.pooling(outputs[-1], padding_mask)
+        if self.input_statistics is not None:
+            mean, variance = masked_moments(features, padding_mask)
+            statistics = torch.cat([mean.squeeze(1), variance.squeeze(1).clamp(min=1e-6).sqrt()], dim=-1)
+            pooled = torch.cat([pooled, self.input_statistics(statistics)], dim=-1)
+        return outputs[0], outputs[-1], pooled
 
     def _weigh_layers(self, features: torch.Tensor) -> torch.Tensor:
         """Σ_l softmax(layer_logits)_l · layer l, from (batch, frames, num_layers·dim) to (batch, frames, dim)."""
@@ -121,7 +152,8 @@ class DeepSER(nn.Module):
     def __init__(self, streams: Sequence[StreamSpec], hidden_dim: int = 512, num_layers: int = 2, num_heads: int = 1,
                  ff_dim: int = 2048, dropout: float = 0.1, pooling: str = "mean", fusion: str = "deep",
                  attention_dropout: Optional[float] = None, num_classes: int = CHALLENGE.num_classes,
-                 utterance_normalization: Sequence[str] = (), fusion_projection: bool = True):
+                 utterance_normalization: Sequence[str] = (), fusion_projection: bool = True,
+                 input_statistics: bool = False, frame_mask: float = 0.0, frame_mask_span: int = 1):
         super().__init__()
         if not streams:
             raise ValueError("DeepSER needs at least one input stream")
@@ -131,10 +163,10 @@ class DeepSER(nn.Module):
         self.fusion = fusion
         self.legs = nn.ModuleList(
             StreamLeg(spec, hidden_dim, num_layers, num_heads, ff_dim, dropout, pooling, attention_dropout,
-                      spec.name in utterance_normalization)
+                      spec.name in utterance_normalization, input_statistics, frame_mask, frame_mask_span)
             for spec in self.streams
         )
-        pooled_dim = self.legs[0].pooling.output_dim
+        pooled_dim = sum(leg.output_dim for leg in self.legs)
         if fusion == "deep":
             # Identity when off: it has no parameters, so the state dict is that of the bare encoders.
             self.fusion_1_projection = projection_mlp(hidden_dim, hidden_dim) if fusion_projection else nn.Identity()
@@ -142,10 +174,10 @@ class DeepSER(nn.Module):
             self.fusion_2_projection = projection_mlp(hidden_dim, hidden_dim) if fusion_projection else nn.Identity()
             self.fusion_2 = Encoder(hidden_dim, num_layers, num_heads, ff_dim, dropout, attention_dropout)
             self.fusion_pooling = build_pooling(pooling, hidden_dim)
-            self.top = nn.Linear(len(self.streams) * pooled_dim + self.fusion_pooling.output_dim, hidden_dim)
+            self.top = nn.Linear(pooled_dim + self.fusion_pooling.output_dim, hidden_dim)
             head_dim = hidden_dim
         else:
-            head_dim = len(self.streams) * pooled_dim
+            head_dim = pooled_dim
         self.class_head = nn.Linear(head_dim, num_classes)
         self.attribute_head = nn.Linear(head_dim, len(ATTRIBUTES))
 
@@ -216,4 +248,7 @@ def build_model(streams: Sequence[StreamSpec], model_config, num_classes: int = 
         num_classes=num_classes,
         utterance_normalization=model_config.utterance_normalization,
         fusion_projection=model_config.fusion_projection,
+        input_statistics=model_config.input_statistics,
+        frame_mask=model_config.frame_mask,
+        frame_mask_span=model_config.frame_mask_span,
     )

@@ -66,6 +66,14 @@ class ModelConfig:
     #: utterance's overall level. Such streams skip the global normalisation. Streams a member does
     #: not use are ignored, so one recipe-wide setting serves every member. Empty: none.
     utterance_normalization: List[str] = field(default_factory=list)
+    #: Add each stream's input statistics (mean and std of its normalised frames, what the linear
+    #: probe reads) to its pooled vector, through dropout: a linear path from the probe's features
+    #: to the heads beside the encoder's.
+    input_statistics: bool = False
+    #: Training only: blank spans of ``frame_mask_span`` input frames so that about this fraction
+    #: of every stream's frames is zero (SpecAugment's time masking on the stored features); 0: off.
+    frame_mask: float = 0.0
+    frame_mask_span: int = 5
 
 
 @dataclass
@@ -120,6 +128,9 @@ class TrainConfig:
     #: Write a resumable checkpoint every this many optimizer steps (0: only at epoch ends).
     checkpoint_every_steps: int = 500
     eval_batch_size: int = 64
+    #: Evaluate, select and predict with an exponential moving average of the weights, updated
+    #: after every optimizer step with this decay (0.999 averages about the last 1,000 steps); 0: off.
+    ema_decay: float = 0.0
 
 
 @dataclass
@@ -158,6 +169,7 @@ class TrainingConfig:
             "model.num_layers": self.model.num_layers,
             "model.num_heads": self.model.num_heads,
             "model.ff_dim": self.model.ff_dim,
+            "model.frame_mask_span": self.model.frame_mask_span,
             "train.batch_size": self.train.batch_size,
             "train.grad_accumulation": self.train.grad_accumulation,
             "train.eval_batch_size": self.train.eval_batch_size,
@@ -173,7 +185,8 @@ class TrainingConfig:
                 f"config keys model.hidden_dim={self.model.hidden_dim} and model.num_heads={self.model.num_heads}: "
                 "hidden_dim must be divisible by num_heads"
             )
-        for key, value in {"model.dropout": self.model.dropout, "model.attention_dropout": self.model.attention_dropout}.items():
+        for key, value in {"model.dropout": self.model.dropout, "model.attention_dropout": self.model.attention_dropout,
+                           "model.frame_mask": self.model.frame_mask, "train.ema_decay": self.train.ema_decay}.items():
             if value is not None and not 0.0 <= value < 1.0:
                 raise ToolkitError(f"config key {key}: a probability in [0, 1) is needed, got {value}")
         for key, value in {"loss.logit_adjustment": self.loss.logit_adjustment,

@@ -281,6 +281,14 @@ class StageTrainer:
             # Stage 2 must beat stage 1's selection to replace it.
             self.state.best_score = float(stage1["dev_macro_f1"])
             self.state.best_epoch = 0
+        self.averaged = None
+        if config.train.ema_decay:
+            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+            # A copy of the model (after stage 2 loaded stage 1's) whose weights follow the trained ones
+            # with the decay; buffers too, so the copy carries the input statistics.
+            self.averaged = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(config.train.ema_decay),
+                                          use_buffers=True)
         if last.exists():
             if not self.resume:
                 raise ToolkitError(
@@ -311,6 +319,10 @@ class StageTrainer:
             )
         self.model.load_state_dict(payload["model_state"])
         self.optimizer.load_state_dict(payload["optimizer_state"])
+        if self.averaged is not None:
+            if "averaged_state" not in payload:
+                raise ToolkitError(f"{path}: saved without train.ema_decay; resume with the config the run started with")
+            self.averaged.load_state_dict(payload["averaged_state"])
         self.state = RunState(**payload["run_state"])
         rng = payload["rng"][min(self.context.rank, len(payload["rng"]) - 1)]
         torch.set_rng_state(rng["torch"])
@@ -332,11 +344,16 @@ class StageTrainer:
                 "optimizer_state": self.optimizer.state_dict(),
                 "run_state": self.state.__dict__,
                 "rng": states,
+                **({} if self.averaged is None else {"averaged_state": self.averaged.state_dict()}),
             })
         barrier(self.context)
 
     def _bare_model(self):
         return getattr(self.training_model, "module", self.training_model)
+
+    def _selected_model(self):
+        """The weights that are evaluated, selected and saved: the moving average with train.ema_decay."""
+        return self._bare_model() if self.averaged is None else self.averaged.module
 
     # ------------------------------------------------------------------ epochs
     def _learning_rate(self, step: int, batches_per_epoch: int) -> float:
@@ -436,6 +453,8 @@ class StageTrainer:
                 group["lr"] = self._learning_rate(state.global_step, len(batches))
             self.optimizer.step()
             self.optimizer.zero_grad(set_to_none=True)
+            if self.averaged is not None:
+                self.averaged.update_parameters(self.model)
             state.global_step += 1
             state.batch_in_epoch = position + 1
             state.epoch_sums = dict(sums)
@@ -458,14 +477,14 @@ class StageTrainer:
         state, sums = self.state, self.state.epoch_sums
         totals = [sums] if not self.context.enabled else gather_objects(self.context, sums)
         samples = sum(part["samples"] for part in totals)
-        logits, attributes = predict_split(self._bare_model(), self.dev_data, self.config, self.context)
+        logits, attributes = predict_split(self._selected_model(), self.dev_data, self.config, self.context)
         metrics = evaluate(logits, attributes, self.dev_data)
         improved = metrics["dev_macro_f1"] > state.best_score
         if improved:
             state.best_score, state.best_epoch, state.bad_epochs = metrics["dev_macro_f1"], epoch + 1, 0
             if self.context.is_main:
                 save_checkpoint(self.stage_dir / "best.pt", model_payload(
-                    self._bare_model(), self.config, self.specs, self.stage, epoch + 1, metrics["dev_macro_f1"],
+                    self._selected_model(), self.config, self.specs, self.stage, epoch + 1, metrics["dev_macro_f1"],
                     self.inventory))
         else:
             state.bad_epochs += 1
