@@ -91,7 +91,7 @@ def test_a_finished_stage_is_skipped_on_rerun(trained, larger_corpus):
     assert result.finished and (exp / "best.pt").stat().st_mtime_ns == stamp
 
 
-@pytest.mark.parametrize("options", [(), ("model.frame_mask=0.3", "model.input_statistics=true", "train.ema_decay=0.9")])
+@pytest.mark.parametrize("options", [(), ("model.frame_mask=0.3", "train.ema_decay=0.9")])
 def test_runs_are_deterministic_and_resume_mid_epoch_matches_an_uninterrupted_run(corpus, tmp_path, options):
     # Dropout and frequent MixUp make the random state matter; 36 rows / batch 8 = 5 steps per epoch.
     # Frame masking draws from the same random state, and the weight average lives in the checkpoint.
@@ -121,7 +121,7 @@ def test_runs_are_deterministic_and_resume_mid_epoch_matches_an_uninterrupted_ru
     ("loss.multitask=false",),
     ("model.pooling=attentive_stats", "train.grad_accumulation=2", "loss.attribute_loss=ccc"),
     ("model.fusion_projection=false", "mixup.per_sample=false", "mixup.p=1"),
-    ("model.fusion=late", "model.input_statistics=true", "model.frame_mask=0.5", "model.frame_mask_span=2"),
+    ("model.fusion=late", "model.frame_mask=0.5", "model.frame_mask_span=2"),
 ])
 def test_every_ablation_switch_runs(corpus, tmp_path, ablation):
     result = train_member(_config(corpus, *ablation, epochs=1), tmp_path, 1, device="cpu")

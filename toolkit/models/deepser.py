@@ -12,10 +12,8 @@ heads: one logit per class of the inventory (8 for the challenge's ``ASHUFDCN``)
 attributes squashed to 1 + 6·sigmoid. ``fusion="late"`` drops both fusion levels and feeds the
 concatenated h3 vectors straight into the heads.
 
-Two options aimed at small corpora: ``input_statistics`` adds to each stream's pooled vector the
-mean and standard deviation of its normalised input frames (what a linear probe reads), through
-dropout, so the heads see the probe's evidence beside the encoder's; ``frame_mask`` blanks random
-spans of input frames during training (SpecAugment's time masking, on the stored features).
+``frame_mask`` blanks random spans of input frames during training (SpecAugment's time masking,
+on the stored features).
 
 Every encoder gets a key-padding mask and every pooling is masked, so padding never changes
 a sample's output. Reads and writes nothing.
@@ -91,12 +89,11 @@ def mask_frame_spans(features: torch.Tensor, rate: float, span: int) -> torch.Te
 
 class StreamLeg(nn.Module):
     """Input normalisation, layer weighting (stores holding several encoder layers), frame masking,
-    projection, encoder, pooling (plus the input's statistics with ``input_statistics``)."""
+    projection, encoder, pooling."""
 
     def __init__(self, spec: StreamSpec, hidden_dim: int, num_layers: int, num_heads: int, ff_dim: int,
                  dropout: float, pooling: str, attention_dropout: Optional[float] = None,
-                 utterance_normalization: bool = False, input_statistics: bool = False,
-                 frame_mask: float = 0.0, frame_mask_span: int = 1):
+                 utterance_normalization: bool = False, frame_mask: float = 0.0, frame_mask_span: int = 1):
         super().__init__()
         self.spec = spec
         self.utterance_normalization = utterance_normalization
@@ -111,13 +108,8 @@ class StreamLeg(nn.Module):
         self.projection = projection_mlp(spec.dim, hidden_dim)
         self.encoder = Encoder(hidden_dim, num_layers, num_heads, ff_dim, dropout, attention_dropout)
         self.pooling = build_pooling(pooling, hidden_dim)
-        # The probe's features are many (2 x the stream's width) and fit fast: dropout keeps the
-        # heads from leaning on them alone.
-        self.input_statistics = nn.Dropout(dropout) if input_statistics else None
-        self.output_dim = self.pooling.output_dim + (2 * spec.dim if input_statistics else 0)
 
     def forward(self, features: torch.Tensor, padding_mask: torch.Tensor):
-        """(h1, h2, pooled vector) for (batch, frames, store_dim) features."""
         if self.utterance_normalization:
             features = normalise_utterances(features, padding_mask)
         features = (features - self.input_mean) / self.input_std
@@ -126,12 +118,7 @@ class StreamLeg(nn.Module):
         if self.training and self.frame_mask:
             features = mask_frame_spans(features, self.frame_mask, self.frame_mask_span)
         outputs = self.encoder(self.projection(features), padding_mask)
-        pooled = self.pooling(outputs[-1], padding_mask)
-        if self.input_statistics is not None:
-            mean, variance = masked_moments(features, padding_mask)
-            statistics = torch.cat([mean.squeeze(1), variance.squeeze(1).clamp(min=1e-6).sqrt()], dim=-1)
-            pooled = torch.cat([pooled, self.input_statistics(statistics)], dim=-1)
-        return outputs[0], outputs[-1], pooled
+        return outputs[0], outputs[-1], self.pooling(outputs[-1], padding_mask)
 
     def _weigh_layers(self, features: torch.Tensor) -> torch.Tensor:
         """Σ_l softmax(layer_logits)_l · layer l, from (batch, frames, num_layers·dim) to (batch, frames, dim)."""
@@ -153,7 +140,7 @@ class DeepSER(nn.Module):
                  ff_dim: int = 2048, dropout: float = 0.1, pooling: str = "mean", fusion: str = "deep",
                  attention_dropout: Optional[float] = None, num_classes: int = CHALLENGE.num_classes,
                  utterance_normalization: Sequence[str] = (), fusion_projection: bool = True,
-                 input_statistics: bool = False, frame_mask: float = 0.0, frame_mask_span: int = 1):
+                 frame_mask: float = 0.0, frame_mask_span: int = 1):
         super().__init__()
         if not streams:
             raise ValueError("DeepSER needs at least one input stream")
@@ -163,10 +150,10 @@ class DeepSER(nn.Module):
         self.fusion = fusion
         self.legs = nn.ModuleList(
             StreamLeg(spec, hidden_dim, num_layers, num_heads, ff_dim, dropout, pooling, attention_dropout,
-                      spec.name in utterance_normalization, input_statistics, frame_mask, frame_mask_span)
+                      spec.name in utterance_normalization, frame_mask, frame_mask_span)
             for spec in self.streams
         )
-        pooled_dim = sum(leg.output_dim for leg in self.legs)
+        pooled_dim = self.legs[0].pooling.output_dim
         if fusion == "deep":
             # Identity when off: it has no parameters, so the state dict is that of the bare encoders.
             self.fusion_1_projection = projection_mlp(hidden_dim, hidden_dim) if fusion_projection else nn.Identity()
@@ -174,10 +161,10 @@ class DeepSER(nn.Module):
             self.fusion_2_projection = projection_mlp(hidden_dim, hidden_dim) if fusion_projection else nn.Identity()
             self.fusion_2 = Encoder(hidden_dim, num_layers, num_heads, ff_dim, dropout, attention_dropout)
             self.fusion_pooling = build_pooling(pooling, hidden_dim)
-            self.top = nn.Linear(pooled_dim + self.fusion_pooling.output_dim, hidden_dim)
+            self.top = nn.Linear(len(self.streams) * pooled_dim + self.fusion_pooling.output_dim, hidden_dim)
             head_dim = hidden_dim
         else:
-            head_dim = pooled_dim
+            head_dim = len(self.streams) * pooled_dim
         self.class_head = nn.Linear(head_dim, num_classes)
         self.attribute_head = nn.Linear(head_dim, len(ATTRIBUTES))
 
@@ -248,7 +235,6 @@ def build_model(streams: Sequence[StreamSpec], model_config, num_classes: int = 
         num_classes=num_classes,
         utterance_normalization=model_config.utterance_normalization,
         fusion_projection=model_config.fusion_projection,
-        input_statistics=model_config.input_statistics,
         frame_mask=model_config.frame_mask,
         frame_mask_span=model_config.frame_mask_span,
     )

@@ -66,10 +66,6 @@ class ModelConfig:
     #: utterance's overall level. Such streams skip the global normalisation. Streams a member does
     #: not use are ignored, so one recipe-wide setting serves every member. Empty: none.
     utterance_normalization: List[str] = field(default_factory=list)
-    #: Add each stream's input statistics (mean and std of its normalised frames, what the linear
-    #: probe reads) to its pooled vector, through dropout: a linear path from the probe's features
-    #: to the heads beside the encoder's.
-    input_statistics: bool = False
     #: Training only: blank spans of ``frame_mask_span`` input frames so that about this fraction
     #: of every stream's frames is zero (SpecAugment's time masking on the stored features); 0: off.
     frame_mask: float = 0.0
