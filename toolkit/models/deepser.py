@@ -93,7 +93,7 @@ class StreamLeg(nn.Module):
 
     def __init__(self, spec: StreamSpec, hidden_dim: int, num_layers: int, num_heads: int, ff_dim: int,
                  dropout: float, pooling: str, attention_dropout: Optional[float] = None,
-                 utterance_normalization: bool = False, frame_mask: float = 0.0, frame_mask_span: int = 1):
+                 utterance_normalization: bool = False, frame_mask: float = 0.0, frame_mask_span: int = 5):
         super().__init__()
         self.spec = spec
         self.utterance_normalization = utterance_normalization
@@ -140,7 +140,7 @@ class DeepSER(nn.Module):
                  ff_dim: int = 2048, dropout: float = 0.1, pooling: str = "mean", fusion: str = "deep",
                  attention_dropout: Optional[float] = None, num_classes: int = CHALLENGE.num_classes,
                  utterance_normalization: Sequence[str] = (), fusion_projection: bool = True,
-                 frame_mask: float = 0.0, frame_mask_span: int = 1):
+                 frame_mask: float = 0.0, frame_mask_span: int = 5):
         super().__init__()
         if not streams:
             raise ValueError("DeepSER needs at least one input stream")
