@@ -5,7 +5,8 @@ class-weighted soft cross-entropy plus the attribute loss and Manifold MixUp. St
 continues from stage 1's best checkpoint on class-balanced subsets re-drawn every epoch,
 with unweighted loss and a lower learning rate. Both select and stop early on Development
 Macro-F1 over the classes of the corpus's inventory (the training manifest's soft-label
-columns, ``toolkit.data.inventory``; the challenge's 8 for MSP-Podcast).
+columns, ``toolkit.data.inventory``; the challenge's 8 for MSP-Podcast); with
+``train.ema_decay``, the weights evaluated, selected and saved are a moving average of the trained ones.
 
 Reads the manifests and feature stores named by the config; writes into the experiment
 directory the files listed in ``toolkit.training.checkpoint`` (resumable checkpoints, best
