@@ -287,7 +287,8 @@ class StageTrainer:
             from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
             # A copy of the model (after stage 2 loaded stage 1's) whose weights follow the trained ones
-            # with the decay; buffers too, so the copy carries the input statistics.
+            # with the decay. Buffers are averaged too: under torchrun the input statistics reach the other
+            # processes only when DDP wraps the model, after this copy, and the first update copies them in.
             self.averaged = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(config.train.ema_decay),
                                           use_buffers=True)
         if last.exists():
