@@ -13,7 +13,7 @@ from toolkit.training.checkpoint import load_member, read_checkpoint
 from toolkit.training.config import load_config
 from toolkit.training.history import METRIC_COLUMNS
 from toolkit.training.inference import predict_batch
-from toolkit.training.trainer import train_member
+from toolkit.training.trainer import moving_average_update, train_member
 from toolkit.utils.errors import ToolkitError
 
 
@@ -91,10 +91,11 @@ def test_a_finished_stage_is_skipped_on_rerun(trained, larger_corpus):
     assert result.finished and (exp / "best.pt").stat().st_mtime_ns == stamp
 
 
-@pytest.mark.parametrize("options", [(), ("model.frame_mask=0.3", "train.ema_decay=0.9")])
+@pytest.mark.parametrize("options", [(), ("model.frame_mask=0.3", "train.ema_decay=0.9", "train.ema_warmup=true")])
 def test_runs_are_deterministic_and_resume_mid_epoch_matches_an_uninterrupted_run(corpus, tmp_path, options):
     # Dropout and frequent MixUp make the random state matter; 36 rows / batch 8 = 5 steps per epoch.
-    # Frame masking draws from the same random state, and the weight average lives in the checkpoint.
+    # Frame masking draws from the same random state, and the weight average (with its update count,
+    # which sets the warm-up's decay) lives in the checkpoint.
     extra = ("model.dropout=0.2", "mixup.p=0.7", "train.checkpoint_every_steps=2", *options)
     config = _config(corpus, *extra)
     train_member(config, tmp_path / "a", 1, device="cpu")
@@ -145,6 +146,18 @@ def test_with_ema_decay_the_selected_checkpoint_holds_the_averaged_weights(corpu
         assert torch.equal(tensor, averaged[name]), name
     trained = last["model_state"]["class_head.weight"]
     assert not torch.equal(selected["class_head.weight"], trained)
+
+
+def test_the_moving_average_warm_up_follows_the_model_early_and_holds_the_decay_later():
+    def one_update(warmup, updates_so_far):
+        average = [torch.zeros(3)]
+        moving_average_update(0.99, warmup)(average, [torch.ones(3)], torch.tensor(updates_so_far))
+        return average[0]
+
+    # After one update the decay is 2/11: the average is mostly the trained weights, not the start.
+    assert torch.allclose(one_update(True, 1), torch.full((3,), 9 / 11))
+    assert torch.allclose(one_update(True, 10_000), torch.full((3,), 0.01))
+    assert torch.allclose(one_update(False, 1), torch.full((3,), 0.01))
 
 
 def test_resuming_a_run_started_without_fusion_projection_names_the_key_to_set(corpus, tmp_path):

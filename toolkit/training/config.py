@@ -127,6 +127,10 @@ class TrainConfig:
     #: Evaluate, select and predict with an exponential moving average of the weights, updated
     #: after every optimizer step with this decay (0.999 averages about the last 1,000 steps); 0: off.
     ema_decay: float = 0.0
+    #: Ramp the decay up as min(ema_decay, (1 + n) / (10 + n)) after n updates, so that the average
+    #: forgets the random initialisation and spans about a tenth of the steps so far until it reaches
+    #: ema_decay: short runs (small corpora) then average their own last epochs, not their start.
+    ema_warmup: bool = False
 
 
 @dataclass

@@ -130,6 +130,31 @@ def accumulation_groups(batch_sizes: Sequence[int], accumulation: int) -> List[T
     return plan
 
 
+def moving_average_update(decay: float, warmup: bool):
+    """The ``AveragedModel`` update rule for ``train.ema_decay`` (and ``train.ema_warmup``).
+
+    Without warm-up, torch's fixed-decay rule. With it, the decay after n updates is
+    min(decay, (1 + n) / (10 + n)), as TensorFlow's ExponentialMovingAverage with ``num_updates``.
+    Why: a fixed decay of 0.995 still gives the random initialisation 8 % of the weight after the
+    500 steps of a 600-utterance run, and averages its last eight epochs where a 3,000-utterance
+    run averages under two; with warm-up the average covers about the last tenth of the steps so far.
+    """
+    import torch
+    from torch.optim.swa_utils import get_ema_multi_avg_fn
+
+    if not warmup:
+        return get_ema_multi_avg_fn(decay)
+
+    @torch.no_grad()
+    def update(averaged, current, updates_so_far) -> None:
+        updates = float(updates_so_far)
+        step_decay = min(decay, (1.0 + updates) / (10.0 + updates))
+        for average, value in zip(averaged, current):  # DeepSER's buffers are all floating point
+            average.lerp_(value, 1.0 - step_decay)
+
+    return update
+
+
 def predict_split(model, data: SplitData, config: TrainingConfig, context: DistContext):
     """(logits (n, classes), attributes (n, 3)) for every row of ``data``, computed across all processes."""
     import torch
@@ -284,13 +309,14 @@ class StageTrainer:
             self.state.best_epoch = 0
         self.averaged = None
         if config.train.ema_decay:
-            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+            from torch.optim.swa_utils import AveragedModel
 
             # A copy of the model (after stage 2 loaded stage 1's) whose weights follow the trained ones
             # with the decay. Buffers are averaged too: under torchrun the input statistics reach the other
             # processes only when DDP wraps the model, after this copy, and the first update copies them in.
-            self.averaged = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(config.train.ema_decay),
-                                          use_buffers=True)
+            self.averaged = AveragedModel(
+                self.model, use_buffers=True,
+                multi_avg_fn=moving_average_update(config.train.ema_decay, config.train.ema_warmup))
         if last.exists():
             if not self.resume:
                 raise ToolkitError(
