@@ -189,6 +189,9 @@ class TrainingConfig:
                            "model.frame_mask": self.model.frame_mask, "train.ema_decay": self.train.ema_decay}.items():
             if value is not None and not 0.0 <= value < 1.0:
                 raise ToolkitError(f"config key {key}: a probability in [0, 1) is needed, got {value}")
+        if self.train.ema_warmup and not self.train.ema_decay:
+            raise ToolkitError("config key train.ema_warmup: ramps the moving average's decay up to train.ema_decay, "
+                               "which is 0 (off); set train.ema_decay (e.g. 0.995) or train.ema_warmup=false")
         for key, value in {"loss.logit_adjustment": self.loss.logit_adjustment,
                            "stage1.warmup_epochs": self.stage1.warmup_epochs,
                            "stage2.warmup_epochs": self.stage2.warmup_epochs}.items():
