@@ -147,10 +147,12 @@ def moving_average_update(decay: float, warmup: bool):
 
     @torch.no_grad()
     def update(averaged, current, updates_so_far) -> None:
-        updates = float(updates_so_far)
-        step_decay = min(decay, (1.0 + updates) / (10.0 + updates))
+        # The count arrives as a device tensor; computing the weight there keeps the step free of a
+        # second device-to-host wait (the logged losses already cost one).
+        updates = updates_so_far.to(averaged[0].dtype)
+        weight = 1.0 - torch.clamp((1.0 + updates) / (10.0 + updates), max=decay)
         for average, value in zip(averaged, current):  # DeepSER's buffers are all floating point
-            average.lerp_(value, 1.0 - step_decay)
+            average.lerp_(value, weight)
 
     return update
 
