@@ -64,6 +64,7 @@ def test_unknown_key_in_file_names_file_and_nearest_key(tmp_path):
     ("data.normalize_utterances=-1", "data.normalize_utterances: 0 \\(all\\) or a positive count"),
     ("model.attention_dropout=1.5", r"model.attention_dropout: a probability in \[0, 1\)"),
     ("model.num_heads=3", "divisible"),
+    ("loss.label_smoothing=1", r"loss.label_smoothing: a probability in \[0, 1\)"),
     ("train.ema_warmup=true", "train.ema_warmup: ramps the moving average's decay up to train.ema_decay"),
     ("stage1.lr", "expected key=value"),
 ])

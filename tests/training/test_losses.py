@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from toolkit.training.losses import attribute_loss, class_weights, draw_mixup, mix_targets, soft_cross_entropy
+from toolkit.training.losses import (attribute_loss, class_weights, draw_mixup, mix_targets, smooth_targets,
+                                    soft_cross_entropy)
 
 
 def test_class_weights_follow_the_paper_formula():
@@ -41,6 +42,19 @@ def test_soft_cross_entropy_averages_over_rows_with_a_class_target_only():
     assert empty.item() == 0.0
     empty.backward()
     assert torch.equal(logits.grad, torch.zeros_like(logits))
+
+
+def test_label_smoothing_matches_torch_and_leaves_rows_without_a_class_target_empty():
+    logits = torch.randn(6, 8)
+    labels = torch.tensor([0, 3, 5, 1, 2, 7])
+    targets = torch.nn.functional.one_hot(labels, 8).float()
+    smoothed = smooth_targets(targets, 0.1)
+    torch.testing.assert_close(soft_cross_entropy(logits, smoothed),
+                               torch.nn.functional.cross_entropy(logits, labels, label_smoothing=0.1))
+    targets[[1, 4]] = 0.0  # rows kept for their attributes alone
+    smoothed = smooth_targets(targets, 0.1)
+    assert torch.equal(smoothed[[1, 4]], torch.zeros(2, 8))
+    torch.testing.assert_close(smoothed.sum(dim=-1), torch.tensor([1.0, 0.0, 1.0, 1.0, 0.0, 1.0]))
 
 
 @pytest.mark.parametrize("kind", ["mse", "ccc"])

@@ -89,6 +89,10 @@ class LossConfig:
     #: tau of the logit-adjusted loss (Menon et al., 2021): stage 1 scores logits + tau * log(class
     #: prior of the training targets), so the raw logits suit a class-balanced test set; 0: off.
     logit_adjustment: float = 0.0
+    #: epsilon of label smoothing (Szegedy et al., 2016): each class target becomes
+    #: (1 - epsilon) * target + epsilon / K, so the model is not pushed to certainty on a few hundred
+    #: clips; rows without a class target stay empty; 0: off (the paper).
+    label_smoothing: float = 0.0
 
 
 @dataclass
@@ -186,7 +190,8 @@ class TrainingConfig:
                 "hidden_dim must be divisible by num_heads"
             )
         for key, value in {"model.dropout": self.model.dropout, "model.attention_dropout": self.model.attention_dropout,
-                           "model.frame_mask": self.model.frame_mask, "train.ema_decay": self.train.ema_decay}.items():
+                           "model.frame_mask": self.model.frame_mask, "train.ema_decay": self.train.ema_decay,
+                           "loss.label_smoothing": self.loss.label_smoothing}.items():
             if value is not None and not 0.0 <= value < 1.0:
                 raise ToolkitError(f"config key {key}: a probability in [0, 1) is needed, got {value}")
         if self.train.ema_warmup and not self.train.ema_decay:

@@ -4,7 +4,7 @@
 attribute loss is MSE on the 1-7 scale (paper) or 1 − CCC, over the rows whose attributes
 are known. Stage-1 class weights are w_c = (N / (K · f_c)) ** α with f_c the soft-label mass
 of class c and K the number of classes (8 for the challenge). Also the Manifold MixUp draw
-(a λ per sample, as in the public code, or one per batch).
+(a λ per sample, as in the public code, or one per batch) and label smoothing of the targets.
 Reads and writes nothing.
 """
 
@@ -42,6 +42,12 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, weights: Opt
     if bool(has_target.all()):
         return per_row.mean()
     return per_row[has_target].sum() / has_target.sum().clamp(min=1)
+
+
+def smooth_targets(targets: torch.Tensor, epsilon: float) -> torch.Tensor:
+    """Label smoothing: (1 − ε) · t + ε / K on the rows that have a class target; empty rows stay empty."""
+    has_target = (targets.sum(dim=-1, keepdim=True) > 0).to(targets.dtype)
+    return (1.0 - epsilon) * targets + has_target * (epsilon / targets.shape[-1])
 
 
 def attribute_loss(predicted: torch.Tensor, target: torch.Tensor, known: torch.Tensor, kind: str) -> torch.Tensor:

@@ -425,7 +425,7 @@ class StageTrainer:
 
         import torch
 
-        from toolkit.training.losses import attribute_loss, draw_mixup, mix_targets, soft_cross_entropy
+        from toolkit.training.losses import attribute_loss, draw_mixup, mix_targets, smooth_targets, soft_cross_entropy
 
         config, state = self.config, self.state
         batches = self.epoch_batches(epoch)
@@ -455,6 +455,8 @@ class StageTrainer:
             if mix is not None:
                 mix = (mix[0].to(self.context.device), mix[1].to(self.context.device))
             targets, attributes, known = mix_targets(targets, attributes, known, mix)
+            if config.loss.label_smoothing:
+                targets = smooth_targets(targets, config.loss.label_smoothing)
             loss_scale, steps_now = groups[position]
             sync = contextlib.nullcontext() if steps_now or not self.context.enabled else self.training_model.no_sync()
             with sync:
