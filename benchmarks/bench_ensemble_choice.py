@@ -4,7 +4,11 @@ The measurement behind docs/ensemble.md's "Which method auto submits": for each 
 combination method (soft and hard voting, best member, weighted pool, meta-classifier, soup) is
 fitted on all of Development and scored on test3 against the corpus's key, and auto's choice is
 made from the same out-of-fold Development scores the recipe uses, under each rule: the one-
-standard-error rule alone (``--auto-default none``) and with each default. Members are those of
+standard-error rule alone (``--auto-default none``), the weighted pool as the default kept unless
+the best method leads it by more than 1, 2 or 3 standard errors, the pool always, and the first
+two rules again with out-of-fold Macro-F1 scored as on a class-balanced test set (``--auto-metric
+balanced-macro-f1``); the last columns give the best method out-of-fold and its lead over the pool
+in standard errors, under each metric. Members are those of
 a finished mini_podcast recipe run (``ROOT/exp/mini_medusa/members``, e.g. bench_quality.py's
 corpora) or a variant of bench_member_variants.py (``ROOT:VARIANT``: ``ROOT/variants/VARIANT``);
 the ensemble config's ``probe_members`` (``ROOT/.../probes/<name>``) are combined beside them, as
@@ -28,7 +32,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "recipes" / "mini_podcast"
 TAG = "mini_medusa"
-DEFAULTS = (None, "pool")
+DEFAULT = "pool"
+#: auto's rules compared: the one-standard-error rule alone (None), and the pool as the default,
+#: kept unless the best method leads it out-of-fold by more than this many standard errors
+#: (1: the toolkit's rule; inf: the pool always).
+MARGINS = (None, 1.0, 2.0, 3.0, float("inf"))
+#: The same rules with out-of-fold Macro-F1 scored as on a class-balanced test set (``--auto-metric``).
+BALANCED_MARGINS = (None, 1.0)
 
 
 def member_dirs(spec: str) -> List[Path]:
@@ -76,9 +86,32 @@ def measure(spec: str) -> Dict[str, object]:
         predicted = system_predictions(*combiner.apply(test_outputs)).classes
         test_f1[method] = macro_f1(key_classes, predicted, inventory.num_classes)
     held_out = held_out_predictions(dev_outputs, classes, attributes, config)
-    picks = {str(default): choose_method(held_out, classes, inventory.num_classes, SIMPLICITY, config.auto_resamples,
-                                         config.seed, default=default).method for default in DEFAULTS}
-    return {"members": [path.name for path in dirs], "test3_macro_f1": test_f1, "auto_picks": picks}
+    picks, dev_oof = {}, {}
+    for balanced in (False, True):
+        alone = choose_method(held_out, classes, inventory.num_classes, SIMPLICITY, config.auto_resamples, config.seed,
+                              class_balanced=balanced)
+        for margin in MARGINS if not balanced else BALANCED_MARGINS:
+            picks[rule_name(margin, balanced)] = pick_with_margin(alone.method, alone.scores[DEFAULT], margin)
+        dev_oof["class-balanced" if balanced else "plain"] = alone.scores
+    return {"members": [path.name for path in dirs], "test3_macro_f1": test_f1, "auto_picks": picks,
+            "dev_oof": dev_oof}
+
+
+def rule_name(margin, balanced: bool = False) -> str:
+    prefix = "class-balanced: " if balanced else ""
+    if margin is None:
+        return f"{prefix}auto, one-SE rule alone"
+    if margin == float("inf"):
+        return f"{DEFAULT} always"
+    return f"{prefix}auto, default {DEFAULT}, {margin:g} SE"
+
+
+def pick_with_margin(one_se_pick: str, lead: Dict[str, float], margin) -> str:
+    """auto's pick when the default stays unless the best leads it by more than ``margin`` standard
+    errors; when it is beaten, the one-standard-error rule decides, as in toolkit.ensemble.choice."""
+    if margin is None:
+        return one_se_pick
+    return DEFAULT if lead["difference_to_best"] <= margin * lead["standard_error"] else one_se_pick
 
 
 def corpus_size(spec: str) -> int:
@@ -91,9 +124,10 @@ def table(results: Dict[str, Dict[str, object]]) -> str:
     """One row per corpus, then mean ± std over the corpora of each size."""
     from toolkit.ensemble.methods import SIMPLICITY
 
-    rules = [f"auto, default {default}" if default else "auto, one-SE rule alone" for default in DEFAULTS]
-    lines = ["| corpus | " + " | ".join(SIMPLICITY) + " | " + " | ".join(rules) + " |",
-             "|---|" + "---|" * (len(SIMPLICITY) + len(rules))]
+    rules = [rule_name(margin) for margin in MARGINS] + [rule_name(margin, True) for margin in BALANCED_MARGINS]
+    lines = ["| corpus | " + " | ".join(SIMPLICITY) + " | " + " | ".join(rules) + " | best out-of-fold (lead over the pool / SE) "
+             "| best out-of-fold, class-balanced (lead / SE) |",
+             "|---|" + "---|" * (len(SIMPLICITY) + len(rules) + 2)]
     by_size: Dict[int, Dict[str, List[float]]] = {}
     for spec, result in results.items():
         f1 = result["test3_macro_f1"]
@@ -101,14 +135,18 @@ def table(results: Dict[str, Dict[str, object]]) -> str:
         cells = [f"{f1[method]:.3f}" for method in SIMPLICITY]
         for method in SIMPLICITY:
             columns.setdefault(method, []).append(f1[method])
-        for default, rule in zip(DEFAULTS, rules):
-            pick = result["auto_picks"][str(default)]
+        for rule in rules:
+            pick = result["auto_picks"][rule]
             columns.setdefault(rule, []).append(f1[pick])
             cells.append(f"{f1[pick]:.3f} ({pick})")
+        for oof in result["dev_oof"].values():
+            best = max(oof, key=lambda method: oof[method]["dev_oof_macro_f1"])
+            lead = oof[DEFAULT]
+            cells.append(f"{best} ({lead['difference_to_best']:.3f} / {lead['standard_error']:.3f})")
         lines.append(f"| {spec} | " + " | ".join(cells) + " |")
     for size, columns in sorted(by_size.items()):
         lines.append(f"| mean ± std, {size} utterances | " + " | ".join(
-            f"{np.mean(values):.3f} ± {np.std(values):.3f}" for values in columns.values()) + " |")
+            f"{np.mean(values):.3f} ± {np.std(values):.3f}" for values in columns.values()) + " | | |")
     return "\n".join(lines) + "\n"
 
 
