@@ -5,10 +5,9 @@ combination method (soft and hard voting, best member, weighted pool, meta-class
 fitted on all of Development and scored on test3 against the corpus's key, and auto's choice is
 made from the same out-of-fold Development scores the recipe uses, under each rule: the one-
 standard-error rule alone (``--auto-default none``), the weighted pool as the default kept unless
-the best method leads it by more than 1, 2 or 3 standard errors, the pool always, and the first
-two rules again with out-of-fold Macro-F1 scored as on a class-balanced test set (``--auto-metric
-balanced-macro-f1``); the last columns give the best method out-of-fold and its lead over the pool
-in standard errors, under each metric. Members are those of
+the best method leads it by more than 1, 2 or 3 standard errors, and the pool always; the last
+column gives the best method out-of-fold and its lead over the pool and the standard error of
+that lead. Members are those of
 a finished mini_podcast recipe run (``ROOT/exp/mini_medusa/members``, e.g. bench_quality.py's
 corpora) or a variant of bench_member_variants.py (``ROOT:VARIANT``: ``ROOT/variants/VARIANT``);
 the ensemble config's ``probe_members`` (``ROOT/.../probes/<name>``) are combined beside them, as
@@ -37,8 +36,6 @@ DEFAULT = "pool"
 #: kept unless the best method leads it out-of-fold by more than this many standard errors
 #: (1: the toolkit's rule; inf: the pool always).
 MARGINS = (None, 1.0, 2.0, 3.0, float("inf"))
-#: The same rules with out-of-fold Macro-F1 scored as on a class-balanced test set (``--auto-metric``).
-BALANCED_MARGINS = (None, 1.0)
 
 
 def member_dirs(spec: str) -> List[Path]:
@@ -86,24 +83,18 @@ def measure(spec: str) -> Dict[str, object]:
         predicted = system_predictions(*combiner.apply(test_outputs)).classes
         test_f1[method] = macro_f1(key_classes, predicted, inventory.num_classes)
     held_out = held_out_predictions(dev_outputs, classes, attributes, config)
-    picks, dev_oof = {}, {}
-    for balanced in (False, True):
-        alone = choose_method(held_out, classes, inventory.num_classes, SIMPLICITY, config.auto_resamples, config.seed,
-                              class_balanced=balanced)
-        for margin in MARGINS if not balanced else BALANCED_MARGINS:
-            picks[rule_name(margin, balanced)] = pick_with_margin(alone.method, alone.scores[DEFAULT], margin)
-        dev_oof["class-balanced" if balanced else "plain"] = alone.scores
+    alone = choose_method(held_out, classes, inventory.num_classes, SIMPLICITY, config.auto_resamples, config.seed)
+    picks = {rule_name(margin): pick_with_margin(alone.method, alone.scores[DEFAULT], margin) for margin in MARGINS}
     return {"members": [path.name for path in dirs], "test3_macro_f1": test_f1, "auto_picks": picks,
-            "dev_oof": dev_oof}
+            "dev_oof": alone.scores}
 
 
-def rule_name(margin, balanced: bool = False) -> str:
-    prefix = "class-balanced: " if balanced else ""
+def rule_name(margin) -> str:
     if margin is None:
-        return f"{prefix}auto, one-SE rule alone"
+        return "auto, one-SE rule alone"
     if margin == float("inf"):
         return f"{DEFAULT} always"
-    return f"{prefix}auto, default {DEFAULT}, {margin:g} SE"
+    return f"auto, default {DEFAULT}, {margin:g} SE"
 
 
 def pick_with_margin(one_se_pick: str, lead: Dict[str, float], margin) -> str:
@@ -111,6 +102,8 @@ def pick_with_margin(one_se_pick: str, lead: Dict[str, float], margin) -> str:
     errors; when it is beaten, the one-standard-error rule decides, as in toolkit.ensemble.choice."""
     if margin is None:
         return one_se_pick
+    if margin == float("inf"):
+        return DEFAULT
     return DEFAULT if lead["difference_to_best"] <= margin * lead["standard_error"] else one_se_pick
 
 
@@ -124,10 +117,10 @@ def table(results: Dict[str, Dict[str, object]]) -> str:
     """One row per corpus, then mean ± std over the corpora of each size."""
     from toolkit.ensemble.methods import SIMPLICITY
 
-    rules = [rule_name(margin) for margin in MARGINS] + [rule_name(margin, True) for margin in BALANCED_MARGINS]
-    lines = ["| corpus | " + " | ".join(SIMPLICITY) + " | " + " | ".join(rules) + " | best out-of-fold (lead over the pool / SE) "
-             "| best out-of-fold, class-balanced (lead / SE) |",
-             "|---|" + "---|" * (len(SIMPLICITY) + len(rules) + 2)]
+    rules = [rule_name(margin) for margin in MARGINS]
+    lines = ["| corpus | " + " | ".join(SIMPLICITY) + " | " + " | ".join(rules)
+             + " | best out-of-fold (lead over the pool / SE) |",
+             "|---|" + "---|" * (len(SIMPLICITY) + len(rules) + 1)]
     by_size: Dict[int, Dict[str, List[float]]] = {}
     for spec, result in results.items():
         f1 = result["test3_macro_f1"]
@@ -139,14 +132,14 @@ def table(results: Dict[str, Dict[str, object]]) -> str:
             pick = result["auto_picks"][rule]
             columns.setdefault(rule, []).append(f1[pick])
             cells.append(f"{f1[pick]:.3f} ({pick})")
-        for oof in result["dev_oof"].values():
-            best = max(oof, key=lambda method: oof[method]["dev_oof_macro_f1"])
-            lead = oof[DEFAULT]
-            cells.append(f"{best} ({lead['difference_to_best']:.3f} / {lead['standard_error']:.3f})")
+        oof = result["dev_oof"]
+        best = max(oof, key=lambda method: oof[method]["dev_oof_macro_f1"])
+        lead = oof[DEFAULT]
+        cells.append(f"{best} ({lead['difference_to_best']:.3f} / {lead['standard_error']:.3f})")
         lines.append(f"| {spec} | " + " | ".join(cells) + " |")
     for size, columns in sorted(by_size.items()):
         lines.append(f"| mean ± std, {size} utterances | " + " | ".join(
-            f"{np.mean(values):.3f} ± {np.std(values):.3f}" for values in columns.values()) + " | | |")
+            f"{np.mean(values):.3f} ± {np.std(values):.3f}" for values in columns.values()) + " | |")
     return "\n".join(lines) + "\n"
 
 

@@ -129,20 +129,6 @@ def test_macro_f1_counts_a_class_absent_from_truth_and_prediction_as_zero():
     assert confusion_scores(true, pred, 4)["macro_f1"] == pytest.approx(0.5)
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_class_balanced_scores_equal_those_on_a_test_set_with_equal_rows_per_class(seed):
-    true, pred = random_predictions(seed, size=60, num_classes=4, predicted_classes=4)
-    counts = np.bincount(true, minlength=4)
-    # Every row repeated so that each class has the same number of rows (the counts' least common multiple).
-    repeats = np.lcm.reduce(counts[counts > 0]) // counts[true]
-    even_true, even_pred = np.repeat(true, repeats), np.repeat(pred, repeats)
-    balanced = confusion_scores(true, pred, 4, class_balanced=True)
-    assert balanced["macro_f1"] == pytest.approx(confusion_scores(even_true, even_pred, 4)["macro_f1"])
-    assert balanced["macro_f1"] == pytest.approx(f1_score(true, pred, labels=list(range(4)), average="macro",
-                                                          sample_weight=1 / counts[true], zero_division=0))
-    assert balanced["uar"] == pytest.approx(confusion_scores(true, pred, 4)["uar"])
-
-
 @pytest.mark.parametrize("seed", range(8))
 def test_confusion_scores_equal_sklearn(seed):
     true, pred = random_predictions(seed, size=int(5 + 10 * seed), num_classes=8, predicted_classes=5)

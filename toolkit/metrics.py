@@ -54,29 +54,19 @@ def class_scores(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int)
     }
 
 
-def confusion_scores(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int,
-                     class_balanced: bool = False) -> Dict[str, float]:
+def confusion_scores(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> Dict[str, float]:
     """Macro-F1, accuracy and UAR from the confusion counts, exactly as scikit-learn defines them
     (zero_division=0) but without its per-call input checks, which would dominate thousands of
-    bootstrap resamples. ``y_true``/``y_pred``: int arrays of class indices in ``0 .. num_classes-1``.
-
-    ``class_balanced``: each present class's row of the confusion counts is scaled to one row's
-    worth per class, so the scores are those expected on a test set with equal rows per class (as
-    the challenge's) from the same per-class confusion rates. Precision, hence Macro-F1, depends on
-    the class balance; recall (UAR) does not."""
+    bootstrap resamples. ``y_true``/``y_pred``: int arrays of class indices in ``0 .. num_classes-1``."""
     counts = np.bincount(y_true * num_classes + y_pred, minlength=num_classes**2).reshape(num_classes, num_classes)
-    counts = counts.astype(np.float64)
-    if class_balanced:
-        rows = counts.sum(axis=1, keepdims=True)
-        counts = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
-    hits = np.diag(counts)
+    hits = np.diag(counts).astype(np.float64)
     true_totals, pred_totals = counts.sum(axis=1), counts.sum(axis=0)
     denominator = true_totals + pred_totals
     f1 = np.divide(2 * hits, denominator, out=np.zeros(num_classes), where=denominator > 0)
     present = true_totals > 0
     return {
         "macro_f1": float(f1.mean()),
-        "accuracy": float(hits.sum() / true_totals.sum()),
+        "accuracy": float(hits.sum() / len(y_true)),
         "uar": float((hits[present] / true_totals[present]).mean()),
     }
 

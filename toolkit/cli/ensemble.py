@@ -30,9 +30,6 @@ def read_members_file(path: Path) -> list:
               type=click.Choice(["pool", "none", "soup", "meta", "soft-vote", "hard-vote", "best-member"]),
               help="The method --combine auto keeps unless another beats it out-of-fold by more than one standard "
                    "error; none: the one-standard-error rule alone.")
-@click.option("--auto-metric", default="macro-f1", type=click.Choice(["macro-f1", "balanced-macro-f1"]),
-              help="What --combine auto ranks by: out-of-fold Development Macro-F1 as it is, or as expected on a test "
-                   "set with equal rows per class (the challenge's test set; docs/ensemble.md).")
 @click.option("--manifest", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Development manifest: the labels for the held-out comparison and the soup.")
 @click.option("--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -57,7 +54,7 @@ def read_members_file(path: Path) -> list:
 @click.option("--device", default="auto", help="auto, cpu, cuda or cuda:N.")
 @click.option("--force", is_flag=True, help="Redo even if --out-dir holds a finished run of the same inputs.")
 def ensemble(members: Sequence[str], members_file: Optional[Path], probes: Sequence[str], combine: str,
-             auto_default: str, auto_metric: str, manifest: str, out_dir: Path, submissions_dir: str, tag: str,
+             auto_default: str, manifest: str, out_dir: Path, submissions_dir: str, tag: str,
              report_path: Optional[Path], folds: int, soup_runs: int, seed: int, test_split: str,
              test_key: Optional[str], weight_decay: str, class_weight_alpha: float, pool_penalty: float,
              device: str, force: bool) -> None:
@@ -82,7 +79,7 @@ def ensemble(members: Sequence[str], members_file: Optional[Path], probes: Seque
         raise ToolkitError(f"{members_file}: member directory {missing[0]} does not exist")
     config = EnsembleConfig(
         folds=folds, soup_runs=soup_runs, seed=seed, test_split=test_split, combine=combine,
-        auto_default=None if auto_default == "none" else auto_default, auto_metric=auto_metric,
+        auto_default=None if auto_default == "none" else auto_default,
         meta=MetaConfig(weight_decay=decays[0], class_weight_alpha=class_weight_alpha),
         pool=PoolConfig(penalty=pool_penalty),
         weight_decay_grid=decays if len(decays) > 1 else (),

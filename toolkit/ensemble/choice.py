@@ -36,33 +36,26 @@ class Choice:
 
 def choose_method(held_out: Dict[str, SystemPredictions], classes: np.ndarray, num_classes: int,
                   candidates: Sequence[str], resamples: int = 1000, seed: int = 0,
-                  default: Optional[str] = None, class_balanced: bool = False) -> Choice:
+                  default: Optional[str] = None) -> Choice:
     """``default`` unless beaten by more than one standard error, else the simplest of ``candidates``
-    (ordered simplest first) within one standard error of the best. ``class_balanced``: score
-    Macro-F1 as expected on a test set with equal rows per class (``metrics.confusion_scores``)."""
+    (ordered simplest first) within one standard error of the best."""
     labelled = np.flatnonzero(classes >= 0)
     truth = classes[labelled]
     predicted = {name: held_out[name].classes[labelled] for name in candidates}
-
-    def score(rows: np.ndarray, name: str) -> float:
-        return confusion_scores(truth[rows], predicted[name][rows], num_classes, class_balanced)["macro_f1"]
-
-    everything = np.arange(len(truth))
-    observed = {name: score(everything, name) for name in candidates}
+    observed = {name: confusion_scores(truth, predicted[name], num_classes)["macro_f1"] for name in candidates}
     best = max(candidates, key=lambda name: (observed[name], -list(candidates).index(name)))
     rng = np.random.default_rng(seed)
     draws: Dict[str, List[float]] = {name: [] for name in candidates}
     for _ in range(resamples):
         rows = rng.integers(0, len(truth), size=len(truth))
-        best_score = score(rows, best)
+        best_score = confusion_scores(truth[rows], predicted[best][rows], num_classes)["macro_f1"]
         for name in candidates:
-            draws[name].append(best_score - score(rows, name))
+            draws[name].append(best_score - confusion_scores(truth[rows], predicted[name][rows], num_classes)["macro_f1"])
     errors = {name: float(np.std(draws[name])) for name in candidates}
     scores = {name: {"dev_oof_macro_f1": observed[name], "difference_to_best": observed[best] - observed[name],
                      "standard_error": errors[name]} for name in candidates}
     noise = f"paired bootstrap over {len(truth)} rows, {resamples} resamples"
-    metric = "class-balanced Macro-F1" if class_balanced else "Macro-F1"
-    reason = f"{TITLES[best]} has the best out-of-fold Development {metric} ({observed[best]:.4f})"
+    reason = f"{TITLES[best]} has the best out-of-fold Development Macro-F1 ({observed[best]:.4f})"
 
     def within(name: str) -> bool:
         return observed[best] - observed[name] <= errors[name]

@@ -31,7 +31,7 @@ from toolkit.emotions import ATTRIBUTES, Inventory
 from toolkit.ensemble.choice import choose_method
 from toolkit.ensemble.folds import stratified_folds, training_rows
 from toolkit.ensemble.members import MemberPredictions, ensure_same_files, load_members, prediction_path
-from toolkit.ensemble.methods import AUTO_METRICS, SIMPLICITY, TITLES, EnsembleConfig, MemberOutputs, fit_method
+from toolkit.ensemble.methods import SIMPLICITY, TITLES, EnsembleConfig, MemberOutputs, fit_method
 from toolkit.ensemble.results import EnsembleResult, SystemPredictions, format_table, score_rows
 from toolkit.metrics import per_class_f1
 from toolkit.predictions import write_predictions
@@ -237,8 +237,6 @@ def run_ensemble(
         raise ToolkitError(f"--combine {config.combine}: use auto or one of {', '.join(SIMPLICITY)}")
     if config.auto_default is not None and config.auto_default not in SIMPLICITY:
         raise ToolkitError(f"--auto-default {config.auto_default}: use none or one of {', '.join(SIMPLICITY)}")
-    if config.auto_metric not in AUTO_METRICS:
-        raise ToolkitError(f"--auto-metric {config.auto_metric}: use one of {', '.join(AUTO_METRICS)}")
     out_dir = Path(out_dir)
     member_dirs = [str(directory) for directory in member_dirs]
     probe_dirs = [str(directory) for directory in probe_dirs]
@@ -285,7 +283,7 @@ def run_ensemble(
                **score_rows(classes, attributes, held_out[method], count)} for method in SIMPLICITY]
     if config.combine == "auto":
         choice = choose_method(held_out, classes, count, SIMPLICITY, config.auto_resamples, config.seed,
-                               default=config.auto_default, class_balanced=config.auto_metric == "balanced-macro-f1")
+                               default=config.auto_default)
         chosen, reason = choice.method, f"--combine auto: {choice.reason}"
     else:
         chosen, reason = config.combine, f"--combine {config.combine} (chosen by the user)"

@@ -38,8 +38,6 @@ from toolkit.utils.errors import ToolkitError
 SOFT_VOTE, HARD_VOTE, BEST_MEMBER, POOL, META, SOUP = "soft-vote", "hard-vote", "best-member", "pool", "meta", "soup"
 #: Method names from the simplest to the most fitted: ``auto`` prefers the earlier one on a near tie.
 SIMPLICITY: Tuple[str, ...] = (SOFT_VOTE, HARD_VOTE, BEST_MEMBER, POOL, META, SOUP)
-#: What ``--combine auto`` can rank the methods by (``EnsembleConfig.auto_metric``).
-AUTO_METRICS: Tuple[str, ...] = ("macro-f1", "balanced-macro-f1")
 TITLES = {SOFT_VOTE: "soft voting", HARD_VOTE: "hard voting", BEST_MEMBER: "best single member",
           POOL: "weighted pool", META: "meta-classifier", SOUP: "soup"}
 
@@ -174,9 +172,6 @@ class EnsembleConfig:
     #: ``auto`` keeps this method unless another beats it out-of-fold by more than one standard error
     #: (``None``: the one-standard-error rule alone).
     auto_default: Optional[str] = POOL
-    #: What ``auto`` ranks by: out-of-fold Development Macro-F1 as it is (``macro-f1``) or as expected
-    #: on a test set with equal rows per class (``balanced-macro-f1``; ``metrics.confusion_scores``).
-    auto_metric: str = "macro-f1"
     auto_resamples: int = 1000
 
 
