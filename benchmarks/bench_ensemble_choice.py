@@ -5,9 +5,12 @@ combination method (soft and hard voting, best member, weighted pool, meta-class
 fitted on all of Development and scored on test3 against the corpus's key, and auto's choice is
 made from the same out-of-fold Development scores the recipe uses, under each rule: the one-
 standard-error rule alone (``--auto-default none``), the weighted pool as the default kept unless
-the best method leads it by more than 1, 2 or 3 standard errors, and the pool always; the last
-column gives the best method out-of-fold and its lead over the pool and the standard error of
-that lead. Members are those of
+the best method leads it by more than 1, 2 or 3 standard errors (3: ``--auto-margin``'s default),
+and the pool always; the last
+column but one gives the best method out-of-fold and its lead over the pool and the standard error of
+that lead. The last column measures how much Development flatters the DeepSER members, whose
+checkpoints may be selected on it, against the probes combined beside them: the members' mean
+drop in Macro-F1 from Development to test3 minus the probes'. Members are those of
 a finished mini_podcast recipe run (``ROOT/exp/mini_medusa/members``, e.g. bench_quality.py's
 corpora) or a variant of bench_member_variants.py (``ROOT:VARIANT``: ``ROOT/variants/VARIANT``);
 the ensemble config's ``probe_members`` (``ROOT/.../probes/<name>``) are combined beside them, as
@@ -34,7 +37,7 @@ TAG = "mini_medusa"
 DEFAULT = "pool"
 #: auto's rules compared: the one-standard-error rule alone (None), and the pool as the default,
 #: kept unless the best method leads it out-of-fold by more than this many standard errors
-#: (1: the toolkit's rule; inf: the pool always).
+#: (3: the toolkit's default, --auto-margin; inf: the pool always).
 MARGINS = (None, 1.0, 2.0, 3.0, float("inf"))
 
 
@@ -67,6 +70,7 @@ def measure(spec: str) -> Dict[str, object]:
     from toolkit.ensemble.members import load_members
     from toolkit.ensemble.methods import SIMPLICITY, EnsembleConfig, fit_method
     from toolkit.metrics import macro_f1
+    from toolkit.probes.run import is_probe
 
     root = Path(spec.partition(":")[0])
     dirs = member_dirs(spec)
@@ -85,8 +89,23 @@ def measure(spec: str) -> Dict[str, object]:
     held_out = held_out_predictions(dev_outputs, classes, attributes, config)
     alone = choose_method(held_out, classes, inventory.num_classes, SIMPLICITY, config.auto_resamples, config.seed)
     picks = {rule_name(margin): pick_with_margin(alone.method, alone.scores[DEFAULT], margin) for margin in MARGINS}
+    labelled = classes >= 0
+    inputs = {path.name: {"probe": is_probe(path),
+                          "development": macro_f1(classes[labelled], dev.posteriors[labelled].argmax(axis=1),
+                                                  inventory.num_classes),
+                          "test3": macro_f1(key_classes, member.posteriors.argmax(axis=1), inventory.num_classes)}
+              for path, dev, member in zip(dirs, development, test)}
     return {"members": [path.name for path in dirs], "test3_macro_f1": test_f1, "auto_picks": picks,
-            "dev_oof": alone.scores}
+            "dev_oof": alone.scores, "inputs": inputs}
+
+
+def selection_gap(inputs: Dict[str, Dict[str, object]]) -> float:
+    """The DeepSER members' mean Development-to-test3 Macro-F1 drop minus the probes'."""
+    def mean_drop(probes: bool) -> float:
+        return float(np.mean([scores["development"] - scores["test3"] for scores in inputs.values()
+                              if scores["probe"] == probes]))
+
+    return mean_drop(False) - mean_drop(True)
 
 
 def rule_name(margin) -> str:
@@ -119,8 +138,8 @@ def table(results: Dict[str, Dict[str, object]]) -> str:
 
     rules = [rule_name(margin) for margin in MARGINS]
     lines = ["| corpus | " + " | ".join(SIMPLICITY) + " | " + " | ".join(rules)
-             + " | best out-of-fold (lead over the pool / SE) |",
-             "|---|" + "---|" * (len(SIMPLICITY) + len(rules) + 1)]
+             + " | best out-of-fold (lead over the pool / SE) | members' Dev-to-test3 drop − probes' |",
+             "|---|" + "---|" * (len(SIMPLICITY) + len(rules) + 2)]
     by_size: Dict[int, Dict[str, List[float]]] = {}
     for spec, result in results.items():
         f1 = result["test3_macro_f1"]
@@ -136,10 +155,15 @@ def table(results: Dict[str, Dict[str, object]]) -> str:
         best = max(oof, key=lambda method: oof[method]["dev_oof_macro_f1"])
         lead = oof[DEFAULT]
         cells.append(f"{best} ({lead['difference_to_best']:.3f} / {lead['standard_error']:.3f})")
+        gap = selection_gap(result["inputs"])
+        columns.setdefault("gap", []).append(gap)
+        cells.append(f"{gap:+.3f}")
         lines.append(f"| {spec} | " + " | ".join(cells) + " |")
     for size, columns in sorted(by_size.items()):
+        gaps = columns.pop("gap")
         lines.append(f"| mean ± std, {size} utterances | " + " | ".join(
-            f"{np.mean(values):.3f} ± {np.std(values):.3f}" for values in columns.values()) + " | |")
+            f"{np.mean(values):.3f} ± {np.std(values):.3f}" for values in columns.values())
+            + f" | | {np.mean(gaps):+.3f} ± {np.std(gaps):.3f} |")
     return "\n".join(lines) + "\n"
 
 
