@@ -122,7 +122,7 @@ def test_auto_keeps_the_best_unless_a_simpler_method_is_within_one_standard_erro
     assert choice.method == "soft-vote" and "one-standard-error rule" in choice.reason
 
 
-def test_auto_keeps_its_default_unless_another_method_beats_it_by_more_than_one_standard_error():
+def test_auto_keeps_its_default_unless_another_method_beats_it_by_more_than_the_margin():
     rng = np.random.default_rng(3)
     classes = rng.integers(0, 8, 400)
     base = np.where(rng.random(400) < 0.6, classes, (classes + 1) % 8)
@@ -139,10 +139,17 @@ def test_auto_keeps_its_default_unless_another_method_beats_it_by_more_than_one_
     candidates = ["soft-vote", "pool", "meta"]
     # meta wins 30 rows and loses 24 against the pool: better by 6 rows, inside the paired noise
     near = {"soft-vote": changed(0, 0), "pool": changed(4, 0), "meta": changed(34, 24)}
-    choice = choose_method(near, classes, 8, candidates, 200, default="pool")
+    choice = choose_method(near, classes, 8, candidates, 200, default="pool", margin=1)
     assert choice.scores["meta"]["dev_oof_macro_f1"] > choice.scores["pool"]["dev_oof_macro_f1"]
     assert choice.method == "pool" and "the default, weighted pool" in choice.reason
     # meta wins 80 rows: it beats the default, and nothing simpler is within one standard error
     clear = {"soft-vote": changed(0, 0), "pool": changed(4, 0), "meta": changed(84, 0)}
     choice = choose_method(clear, classes, 8, candidates, 200, default="pool")
     assert choice.method == "meta" and "beats the default" in choice.reason
+    # meta right on 8 more rows, wrong on none: more than one standard error of lead, less than three
+    between = {"soft-vote": changed(0, 0), "pool": changed(4, 0), "meta": changed(12, 0)}
+    lead = choose_method(between, classes, 8, candidates, 200, default="pool", margin=1).scores["pool"]
+    assert lead["standard_error"] < lead["difference_to_best"] < 3 * lead["standard_error"]
+    assert choose_method(between, classes, 8, candidates, 200, default="pool", margin=1).method == "meta"
+    choice = choose_method(between, classes, 8, candidates, 200, default="pool")
+    assert choice.method == "pool" and "within 3 standard errors" in choice.reason

@@ -25,11 +25,13 @@ def read_members_file(path: Path) -> list:
 @click.option("--combine", default="auto",
               type=click.Choice(["auto", "soup", "meta", "pool", "soft-vote", "hard-vote", "best-member"]),
               help="The submitted method. auto: the weighted pool unless another method beats it out-of-fold on "
-                   "Development by more than one standard error (docs/ensemble.md); soup reproduces the paper.")
+                   "Development by more than --auto-margin standard errors (docs/ensemble.md); soup reproduces the paper.")
 @click.option("--auto-default", default="pool",
               type=click.Choice(["pool", "none", "soup", "meta", "soft-vote", "hard-vote", "best-member"]),
-              help="The method --combine auto keeps unless another beats it out-of-fold by more than one standard "
-                   "error; none: the one-standard-error rule alone.")
+              help="The method --combine auto keeps unless another beats it out-of-fold by more than --auto-margin "
+                   "standard errors; none: the one-standard-error rule alone.")
+@click.option("--auto-margin", default=3.0, type=click.FloatRange(min=0), show_default=True,
+              help="Standard errors of out-of-fold lead another method needs to replace --auto-default.")
 @click.option("--manifest", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Development manifest: the labels for the held-out comparison and the soup.")
 @click.option("--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -54,7 +56,7 @@ def read_members_file(path: Path) -> list:
 @click.option("--device", default="auto", help="auto, cpu, cuda or cuda:N.")
 @click.option("--force", is_flag=True, help="Redo even if --out-dir holds a finished run of the same inputs.")
 def ensemble(members: Sequence[str], members_file: Optional[Path], probes: Sequence[str], combine: str,
-             auto_default: str, manifest: str, out_dir: Path, submissions_dir: str, tag: str,
+             auto_default: str, auto_margin: float, manifest: str, out_dir: Path, submissions_dir: str, tag: str,
              report_path: Optional[Path], folds: int, soup_runs: int, seed: int, test_split: str,
              test_key: Optional[str], weight_decay: str, class_weight_alpha: float, pool_penalty: float,
              device: str, force: bool) -> None:
@@ -79,7 +81,7 @@ def ensemble(members: Sequence[str], members_file: Optional[Path], probes: Seque
         raise ToolkitError(f"{members_file}: member directory {missing[0]} does not exist")
     config = EnsembleConfig(
         folds=folds, soup_runs=soup_runs, seed=seed, test_split=test_split, combine=combine,
-        auto_default=None if auto_default == "none" else auto_default,
+        auto_default=None if auto_default == "none" else auto_default, auto_margin=auto_margin,
         meta=MetaConfig(weight_decay=decays[0], class_weight_alpha=class_weight_alpha),
         pool=PoolConfig(penalty=pool_penalty),
         weight_decay_grid=decays if len(decays) > 1 else (),

@@ -283,7 +283,7 @@ def run_ensemble(
                **score_rows(classes, attributes, held_out[method], count)} for method in SIMPLICITY]
     if config.combine == "auto":
         choice = choose_method(held_out, classes, count, SIMPLICITY, config.auto_resamples, config.seed,
-                               default=config.auto_default)
+                               default=config.auto_default, margin=config.auto_margin)
         chosen, reason = choice.method, f"--combine auto: {choice.reason}"
     else:
         chosen, reason = config.combine, f"--combine {config.combine} (chosen by the user)"

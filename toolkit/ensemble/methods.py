@@ -169,9 +169,10 @@ class EnsembleConfig:
     inner_folds: int = 3
     #: The submitted method: one of ``SIMPLICITY`` or ``auto`` (``toolkit.ensemble.choice``).
     combine: str = "auto"
-    #: ``auto`` keeps this method unless another beats it out-of-fold by more than one standard error
-    #: (``None``: the one-standard-error rule alone).
+    #: ``auto`` keeps this method unless another beats it out-of-fold by more than ``auto_margin``
+    #: standard errors (``None``: the one-standard-error rule alone).
     auto_default: Optional[str] = POOL
+    auto_margin: float = 3.0
     auto_resamples: int = 1000
 
 
