@@ -1,3 +1,5 @@
+import json
+
 from click.testing import CliRunner
 
 from toolkit.cli import main
@@ -12,13 +14,20 @@ def test_ensemble_command_prints_the_table_and_writes_the_leaderboard_files(tmp_
     result = CliRunner().invoke(main, [
         "ensemble", "--member", str(corpus.members[0]), "--members-file", str(members_file),
         "--manifest", str(corpus.manifest), "--out-dir", str(out_dir), "--submissions-dir", str(tmp_path / "subs"),
-        "--tag", "demo", "--folds", "3", "--soup-runs", "1", "--weight-decay", "0.001",
+        "--tag", "demo", "--folds", "3", "--soup-runs", "1", "--weight-decay", "0.001", "--auto-margin", "2",
     ])
     assert result.exit_code == 0, result.output
+    assert json.loads((out_dir / "fingerprint.json").read_text())["config"]["auto_margin"] == 2
     assert "| soup |" in result.output and "| member m2 |" in result.output
     assert "submitted: --combine auto:" in result.output
     assert (tmp_path / "subs" / "demo_categorical.csv").is_file()
     assert (tmp_path / "exp" / "demo" / "report.md").is_file()
+
+
+def test_a_negative_auto_margin_is_refused_with_the_option_named(tmp_path):
+    result = CliRunner().invoke(main, ["ensemble", "--member", str(tmp_path), "--manifest", __file__, "--out-dir",
+                                       str(tmp_path / "out"), "--tag", "x", "--auto-margin", "-1"])
+    assert result.exit_code == 2 and "--auto-margin" in result.output and "Traceback" not in result.output
 
 
 def test_ensemble_command_reports_a_missing_prediction_file_without_traceback(tmp_path):
