@@ -6,12 +6,12 @@ fitted on all of Development and scored on test3 against the corpus's key, and a
 made from the same out-of-fold Development scores the recipe uses, under each rule: the one-
 standard-error rule alone (``--auto-default none``), the weighted pool as the default kept unless
 the best method leads it by more than 1, 2 or 3 standard errors (3: ``--auto-margin``'s default),
-and the pool always; the last
-column but one gives the best method out-of-fold and its lead over the pool and the standard error of
-that lead. The last column measures how much Development flatters the DeepSER members, whose
-checkpoints may be selected on it, against the probes combined beside them: the members' mean
-drop in Macro-F1 from Development to test3 minus the probes'. Members are those of
-a finished mini_podcast recipe run (``ROOT/exp/mini_medusa/members``, e.g. bench_quality.py's
+and the pool always. The column after the rules gives the best method out-of-fold, its lead over
+the pool and the standard error of that lead. The last column measures how much Development
+flatters the DeepSER members, whose checkpoints may be selected on it, against the probes combined
+beside them: the members' mean drop in Macro-F1 from Development to test3 minus the probes'
+(blank for an ``--out`` file written before it existed). Members are those of a finished
+mini_podcast recipe run (``ROOT/exp/mini_medusa/members``, e.g. bench_quality.py's
 corpora) or a variant of bench_member_variants.py (``ROOT:VARIANT``: ``ROOT/variants/VARIANT``);
 the ensemble config's ``probe_members`` (``ROOT/.../probes/<name>``) are combined beside them, as
 in the recipe. Choose rules and settings on tuning corpora; report them on others.
@@ -155,15 +155,18 @@ def table(results: Dict[str, Dict[str, object]]) -> str:
         best = max(oof, key=lambda method: oof[method]["dev_oof_macro_f1"])
         lead = oof[DEFAULT]
         cells.append(f"{best} ({lead['difference_to_best']:.3f} / {lead['standard_error']:.3f})")
-        gap = selection_gap(result["inputs"])
-        columns.setdefault("gap", []).append(gap)
-        cells.append(f"{gap:+.3f}")
+        if "inputs" in result:
+            gap = selection_gap(result["inputs"])
+            columns.setdefault("gap", []).append(gap)
+            cells.append(f"{gap:+.3f}")
+        else:
+            cells.append("")
         lines.append(f"| {spec} | " + " | ".join(cells) + " |")
     for size, columns in sorted(by_size.items()):
-        gaps = columns.pop("gap")
+        gaps = columns.pop("gap", [])
         lines.append(f"| mean ± std, {size} utterances | " + " | ".join(
             f"{np.mean(values):.3f} ± {np.std(values):.3f}" for values in columns.values())
-            + f" | | {np.mean(gaps):+.3f} ± {np.std(gaps):.3f} |")
+            + " | | " + (f"{np.mean(gaps):+.3f} ± {np.std(gaps):.3f}" if gaps else "") + " |")
     return "\n".join(lines) + "\n"
 
 
