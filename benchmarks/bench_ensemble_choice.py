@@ -88,7 +88,17 @@ def measure(spec: str) -> Dict[str, object]:
         test_f1[method] = macro_f1(key_classes, predicted, inventory.num_classes)
     held_out = held_out_predictions(dev_outputs, classes, attributes, config)
     alone = choose_method(held_out, classes, inventory.num_classes, SIMPLICITY, config.auto_resamples, config.seed)
-    picks = {rule_name(margin): pick_with_margin(alone.method, alone.scores[DEFAULT], margin) for margin in MARGINS}
+
+    def pick(margin) -> str:
+        """The toolkit's own choice under each rule (the same seeded bootstrap, so the same scores)."""
+        if margin is None:
+            return alone.method
+        if margin == float("inf"):
+            return DEFAULT
+        return choose_method(held_out, classes, inventory.num_classes, SIMPLICITY, config.auto_resamples,
+                             config.seed, default=DEFAULT, margin=margin).method
+
+    picks = {rule_name(margin): pick(margin) for margin in MARGINS}
     labelled = classes >= 0
     inputs = {path.name: {"probe": is_probe(path),
                           "development": macro_f1(classes[labelled], dev.posteriors[labelled].argmax(axis=1),
@@ -114,16 +124,6 @@ def rule_name(margin) -> str:
     if margin == float("inf"):
         return f"{DEFAULT} always"
     return f"auto, default {DEFAULT}, {margin:g} SE"
-
-
-def pick_with_margin(one_se_pick: str, lead: Dict[str, float], margin) -> str:
-    """auto's pick when the default stays unless the best leads it by more than ``margin`` standard
-    errors; when it is beaten, the one-standard-error rule decides, as in toolkit.ensemble.choice."""
-    if margin is None:
-        return one_se_pick
-    if margin == float("inf"):
-        return DEFAULT
-    return DEFAULT if lead["difference_to_best"] <= margin * lead["standard_error"] else one_se_pick
 
 
 def corpus_size(spec: str) -> int:
