@@ -14,13 +14,16 @@ beside them: the members' mean drop in Macro-F1 from Development to test3 minus 
 mini_podcast recipe run (``ROOT/exp/mini_medusa/members``, e.g. bench_quality.py's
 corpora) or a variant of bench_member_variants.py (``ROOT:VARIANT``: ``ROOT/variants/VARIANT``);
 the ensemble config's ``probe_members`` (``ROOT/.../probes/<name>``) are combined beside them, as
-in the recipe. Choose rules and settings on tuning corpora; report them on others.
+in the recipe. ``--class-weight-alpha`` sets the meta-classifier's (and so the soup's) class-weight
+exponent, as ``toolkit ensemble``'s option of that name does. Choose rules and settings on tuning
+corpora; report them on others.
 
 Reads the members' prediction files, the Development manifest and ``ROOT/corpus/Key/test3_labels.csv``;
 prints a markdown table and writes it with the raw figures to ``--out`` (JSON).
 
 Usage:
-    .venv/bin/python benchmarks/bench_ensemble_choice.py --corpus W1 --corpus W2:c1 ... [--out FILE.json]
+    .venv/bin/python benchmarks/bench_ensemble_choice.py --corpus W1 --corpus W2:c1 ... \
+        [--class-weight-alpha A] [--out FILE.json]
 """
 
 import argparse
@@ -62,13 +65,13 @@ def member_dirs(spec: str) -> List[Path]:
     return found + [probes / name for name in probe_members(config)]
 
 
-def measure(spec: str) -> Dict[str, object]:
+def measure(spec: str, config) -> Dict[str, object]:
     from toolkit.ensemble.choice import choose_method
     from toolkit.ensemble.combine import (
         dev_labels, held_out_predictions, member_inventory, member_outputs, system_predictions, test_labels,
     )
     from toolkit.ensemble.members import load_members
-    from toolkit.ensemble.methods import SIMPLICITY, EnsembleConfig, fit_method
+    from toolkit.ensemble.methods import SIMPLICITY, fit_method
     from toolkit.metrics import macro_f1
     from toolkit.probes.run import is_probe
 
@@ -79,7 +82,6 @@ def measure(spec: str) -> Dict[str, object]:
     inventory = member_inventory(development[0].codes, manifest)
     classes, attributes = dev_labels(manifest, development[0].file_names, dirs[0], inventory)
     key_classes, _ = test_labels(root / "corpus" / "Key" / "test3_labels.csv", test[0].file_names, inventory)
-    config = EnsembleConfig()
     dev_outputs, test_outputs = member_outputs(development), member_outputs(test)
     test_f1 = {}
     for method in SIMPLICITY:
@@ -174,6 +176,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", action="append", default=[],
                         help="ROOT (a finished recipe run) or ROOT:VARIANT (bench_member_variants.py); repeatable.")
+    parser.add_argument("--class-weight-alpha", type=float, default=None,
+                        help="The meta-classifier's class-weight exponent (default: toolkit ensemble's).")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--from-json", type=Path, default=None, help="Re-print the table of an earlier --out.")
     args = parser.parse_args()
@@ -182,9 +186,16 @@ def main() -> None:
     if args.from_json:
         results = json.loads(args.from_json.read_text())["results"]
     else:
+        from dataclasses import replace
+
+        from toolkit.ensemble.methods import EnsembleConfig
+
+        config = EnsembleConfig()
+        if args.class_weight_alpha is not None:
+            config = replace(config, meta=replace(config.meta, class_weight_alpha=args.class_weight_alpha))
         results = {}
         for spec in args.corpus:
-            results[spec] = measure(spec)
+            results[spec] = {**measure(spec, config), "meta_class_weight_alpha": config.meta.class_weight_alpha}
             print(f"{spec}: done", file=sys.stderr, flush=True)
     markdown = table(results)
     print(markdown)
