@@ -1,5 +1,6 @@
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from toolkit.cli import main
@@ -24,10 +25,12 @@ def test_ensemble_command_prints_the_table_and_writes_the_leaderboard_files(tmp_
     assert (tmp_path / "exp" / "demo" / "report.md").is_file()
 
 
-def test_a_negative_auto_margin_is_refused_with_the_option_named(tmp_path):
+@pytest.mark.parametrize("option", ["--auto-margin", "--class-weight-alpha"])
+def test_a_negative_margin_or_class_weight_exponent_is_refused_with_the_option_named(tmp_path, option):
+    # A negative exponent would weigh the frequent classes up, the opposite of what Macro-F1 needs.
     result = CliRunner().invoke(main, ["ensemble", "--member", str(tmp_path), "--manifest", __file__, "--out-dir",
-                                       str(tmp_path / "out"), "--tag", "x", "--auto-margin", "-1"])
-    assert result.exit_code == 2 and "--auto-margin" in result.output and "Traceback" not in result.output
+                                       str(tmp_path / "out"), "--tag", "x", option, "-1"])
+    assert result.exit_code == 2 and option in result.output and "Traceback" not in result.output
 
 
 def test_ensemble_command_reports_a_missing_prediction_file_without_traceback(tmp_path):

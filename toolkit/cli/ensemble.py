@@ -50,7 +50,9 @@ def read_members_file(path: Path) -> list:
 @click.option("--weight-decay", default="1e-4,1e-3,1e-2,1e-1,1",
               help="L2 penalty of the meta-classifier and soup runs (standardised inputs); a comma-separated grid is "
                    "chosen from by inner cross-validation on the rows each fit sees.")
-@click.option("--class-weight-alpha", default=0.5, type=float, help="Class weights (N / (8 f_c)) ** alpha in its loss; 0 disables.")
+@click.option("--class-weight-alpha", default=0.5, type=click.FloatRange(min=0), show_default=True,
+              help="The meta-classifier's and soup's class weights (N / (K f_c)) ** alpha in their loss, K the "
+                   "inventory's classes; 0 disables, 1 weighs every class equally.")
 @click.option("--pool-penalty", default=10.0, type=click.FloatRange(min=0),
               help="L2 pull of the weighted pool's member weights towards equal and class biases towards 0.")
 @click.option("--device", default="auto", help="auto, cpu, cuda or cuda:N.")
