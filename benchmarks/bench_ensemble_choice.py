@@ -30,9 +30,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import TYPE_CHECKING, Dict, List
 
 import numpy as np
+
+if TYPE_CHECKING:  # for the annotation only; like the rest of the toolkit, imported where it is used
+    from toolkit.ensemble.methods import EnsembleConfig
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "recipes" / "mini_podcast"
@@ -65,7 +68,7 @@ def member_dirs(spec: str) -> List[Path]:
     return found + [probes / name for name in probe_members(config)]
 
 
-def measure(spec: str, config) -> Dict[str, object]:
+def measure(spec: str, config: "EnsembleConfig") -> Dict[str, object]:
     from toolkit.ensemble.choice import choose_method
     from toolkit.ensemble.combine import (
         dev_labels, held_out_predictions, member_inventory, member_outputs, system_predictions, test_labels,
