@@ -111,7 +111,7 @@ def measure(spec: str, config: "EnsembleConfig") -> Dict[str, object]:
                           "test3": macro_f1(key_classes, member.posteriors.argmax(axis=1), inventory.num_classes)}
               for path, dev, member in zip(dirs, development, test)}
     return {"members": [path.name for path in dirs], "test3_macro_f1": test_f1, "auto_picks": picks,
-            "dev_oof": alone.scores, "inputs": inputs}
+            "dev_oof": alone.scores, "inputs": inputs, "meta_class_weight_alpha": config.meta.class_weight_alpha}
 
 
 def selection_gap(inputs: Dict[str, Dict[str, object]]) -> float:
@@ -198,7 +198,7 @@ def main() -> None:
             config = replace(config, meta=replace(config.meta, class_weight_alpha=args.class_weight_alpha))
         results = {}
         for spec in args.corpus:
-            results[spec] = {**measure(spec, config), "meta_class_weight_alpha": config.meta.class_weight_alpha}
+            results[spec] = measure(spec, config)
             print(f"{spec}: done", file=sys.stderr, flush=True)
     markdown = table(results)
     print(markdown)
