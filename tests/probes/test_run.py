@@ -2,7 +2,6 @@
 
 import json
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -10,10 +9,8 @@ from tests.training.corpus import tiny_overrides, write_corpus
 from toolkit.cli import main
 from toolkit.ensemble.members import load_members
 from toolkit.predictions import read_predictions
-from toolkit.probes.linear import fit_probe
 from toolkit.probes.run import load_probe, run_probe
 from toolkit.training.config import load_config
-from toolkit.emotions import Inventory
 
 
 @pytest.fixture(scope="module")
@@ -56,15 +53,3 @@ def test_a_finished_probe_is_skipped_and_the_cli_reports_it(corpus, tmp_path):
     assert (tmp_path / "p" / "probe.npz").stat().st_mtime_ns == stamp
     result = CliRunner().invoke(main, args + overrides + ["--c-grid", "0,x"])
     assert result.exit_code == 2 and "comma-separated numbers" in result.output
-
-
-def test_absent_classes_are_never_predicted_and_two_classes_work():
-    rng = np.random.default_rng(0)
-    inventory = Inventory.parse("A,S,H,N")
-    classes = np.repeat([0, 2], 20)
-    features = rng.normal(size=(40, 5)) + classes[:, None]
-    attributes = np.full((40, 3), np.nan)
-    probe = fit_probe(features, classes, attributes, features, classes, attributes, inventory, ["s"])
-    logits, predicted_attributes = probe.predict(features)
-    assert set(logits.argmax(axis=1)) <= {0, 2} and (logits.argmax(axis=1) == classes).mean() > 0.9
-    assert (predicted_attributes == 4.0).all(), "no attributes to learn from: the midpoint"
