@@ -30,8 +30,9 @@ ABSENT_CLASS_LOGIT = -30.0
 ATTRIBUTE_MIDPOINT = 4.0
 #: L-BFGS stops when no gradient component exceeds this. scikit-learn's default, 1e-4, stops a fit
 #: with more features than training rows (all streams pooled, small corpora) short of its optimum
-#: (weights 0.3-0.8 % off in the unit test's case), at a point the warm start and the BLAS thread count decide: the chosen C then changed
-#: with OMP_NUM_THREADS. At 1e-8 every run reaches the same, unique optimum, up to rounding.
+#: (weights 0.3-0.8 % off in the unit test's case), at a point the warm start and the BLAS thread
+#: count decide: the chosen C then changed with OMP_NUM_THREADS. At 1e-8 every run reaches the
+#: same, unique optimum, up to rounding.
 SOLVER_TOLERANCE = 1e-8
 SOLVER_MAX_ITERATIONS = 100_000
 
