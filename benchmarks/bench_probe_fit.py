@@ -39,7 +39,7 @@ OUT = REPO / "benchmarks" / "out" / "probe_fit"
 LATENT_DIM = 64
 #: Class priors in the challenge's order (A, S, H, U, F, D, C, N), roughly MSP-Podcast's training split.
 CLASS_PRIORS = np.array([0.08, 0.09, 0.20, 0.05, 0.02, 0.02, 0.08, 0.46])
-#: scikit-learn's defaults, which the probe used before it fitted to 1e-8.
+#: The probe's settings before it fitted to 1e-8: scikit-learn's default tolerance, 2,000 iterations.
 BEFORE = {"SOLVER_TOLERANCE": 1e-4, "SOLVER_MAX_ITERATIONS": 2000}
 
 
