@@ -8,8 +8,8 @@ for the recipe's all_streams probe), which this machine cannot hold in a benchma
 
 Data, synthetic and the same for both tolerances: ``--width`` pooled features with the strong
 correlations of pooled SSL features (a 64-dimensional latent factor, spread over every feature,
-plus independent noise), 8 classes with MSP-Podcast-like priors (Neutral most, Fear and Disgust
-rarest) whose means differ in the latent space, and Development at a quarter of the training
+plus independent noise), 8 classes in MSP-Podcast's proportions (its Development counts, as mini_podcast
+takes them) whose means differ in the latent space, and Development at a quarter of the training
 rows. For each training size both tolerances run back to back in this one process, on the same
 arrays, with the same threads: the wall time of ``fit_probe`` (the whole C grid, warm-started,
 and the attributes' ridge), the chosen C, the Development Macro-F1 at it, and how far the 1e-4
@@ -28,7 +28,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List
 from unittest import mock
 
 import numpy as np
@@ -37,15 +37,23 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 OUT = REPO / "benchmarks" / "out" / "probe_fit"
 LATENT_DIM = 64
-#: Class priors in the challenge's order (A, S, H, U, F, D, C, N), roughly MSP-Podcast's training split.
-CLASS_PRIORS = np.array([0.08, 0.09, 0.20, 0.05, 0.02, 0.02, 0.08, 0.46])
 #: The probe's settings before it fitted to 1e-8: scikit-learn's default tolerance, 2,000 iterations.
 BEFORE = {"SOLVER_TOLERANCE": 1e-4, "SOLVER_MAX_ITERATIONS": 2000}
 
 
-def synthetic_split(rng: np.random.Generator, rows: int, class_means: np.ndarray, mixing: np.ndarray):
+def class_priors() -> np.ndarray:
+    """MSP-Podcast's class proportions in the challenge's order."""
+    from toolkit.corpora.mini_podcast.script import MSP_CLASS_COUNTS
+    from toolkit.emotions import EMOTION_CODES
+
+    counts = np.array([MSP_CLASS_COUNTS[code] for code in EMOTION_CODES], dtype=float)
+    return counts / counts.sum()
+
+
+def synthetic_split(rng: np.random.Generator, rows: int, priors: np.ndarray, class_means: np.ndarray,
+                    mixing: np.ndarray):
     """(features (rows, width) float32, classes (rows,), attributes (rows, 3)) drawn from the latent model."""
-    classes = rng.choice(len(CLASS_PRIORS), size=rows, p=CLASS_PRIORS)
+    classes = rng.choice(len(priors), size=rows, p=priors)
     latent = class_means[classes] + rng.standard_normal((rows, LATENT_DIM))
     features = latent @ mixing + 0.5 * rng.standard_normal((rows, mixing.shape[1]))
     attributes = np.clip(4.0 + latent[:, :3], 1.0, 7.0)
@@ -65,8 +73,11 @@ def fit_timed(linear, data: Dict[str, np.ndarray], settings: Dict[str, float]) -
     return {"seconds": seconds, "C": probe.C, "dev_macro_f1": chosen["dev_macro_f1"], "weights": probe.class_weight}
 
 
-def describe_drift(drift: Optional[float]) -> str:
-    return "another C chosen" if drift is None else f"{drift:.1e} of the largest"
+def table_row(row: Dict[str, object]) -> str:
+    drift = row["weight_drift_before"]
+    return (f"| {row['rows']:,} | {row['width']:,} | {row['before']['seconds']:.1f} s | {row['after']['seconds']:.1f} s "
+            f"| {row['ratio']:.2f}x | {row['before']['C']:g} / {row['after']['C']:g} "
+            f"| {'another C chosen' if drift is None else f'{drift:.1e} of the largest'} |")
 
 
 def main() -> None:
@@ -84,16 +95,19 @@ def main() -> None:
     threads = max((pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"), default=1)
     print(f"load average {os.getloadavg()[0]:.2f}; {threads} threads; width {args.width}; "
           f"C grid {', '.join(f'{c:g}' for c in linear.DEFAULT_C_GRID)}")
+    print("\n| training rows | width | 1e-4 (before) | 1e-8 (now) | ratio | C before / now | 1e-4 weights off by |")
+    print("|---|---|---|---|---|---|---|", flush=True)
     now = {name: getattr(linear, name) for name in BEFORE}
+    priors = class_priors()
     results: List[Dict[str, object]] = []
     for rows in args.rows:
         rng = np.random.default_rng(args.seed)
         mixing = rng.standard_normal((LATENT_DIM, args.width)) * np.linspace(1.0, 0.05, LATENT_DIM)[:, None]
-        class_means = 0.15 * rng.standard_normal((len(CLASS_PRIORS), LATENT_DIM))
+        class_means = 0.15 * rng.standard_normal((len(priors), LATENT_DIM))
         data = {}
         for split, count in (("train", rows), ("dev", rows // 4)):
             data[split], data[f"{split}_classes"], data[f"{split}_attributes"] = synthetic_split(
-                rng, count, class_means, mixing)
+                rng, count, priors, class_means, mixing)
         if not results:
             # Untimed: the first fit pays for scikit-learn's imports and the BLAS pool's start.
             fit_timed(linear, {key: value[:200] for key, value in data.items()}, BEFORE)
@@ -107,18 +121,10 @@ def main() -> None:
                "after": {key: value for key, value in after.items() if key != "weights"},
                "ratio": after["seconds"] / before["seconds"], "weight_drift_before": drift}
         results.append(row)
-        print(f"rows {rows}: 1e-4 {before['seconds']:.1f} s (C={before['C']:g}, Dev F1 {before['dev_macro_f1']:.4f}); "
-              f"1e-8 {after['seconds']:.1f} s (C={after['C']:g}, Dev F1 {after['dev_macro_f1']:.4f}); "
-              f"ratio {row['ratio']:.2f}; 1e-4 weights off by {describe_drift(drift)}", flush=True)
+        print(table_row(row), flush=True)
 
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    print("\n| training rows | width | 1e-4 (before) | 1e-8 (now) | ratio | C before / now | 1e-4 weights off by |")
-    print("|---|---|---|---|---|---|---|")
-    for row in results:
-        print(f"| {row['rows']:,} | {row['width']:,} | {row['before']['seconds']:.1f} s | {row['after']['seconds']:.1f} s "
-              f"| {row['ratio']:.2f}x | {row['before']['C']:g} / {row['after']['C']:g} "
-              f"| {describe_drift(row['weight_drift_before'])} |")
     print(f"\nwrote {OUT / 'results.json'}")
 
 
