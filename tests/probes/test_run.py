@@ -53,3 +53,21 @@ def test_a_finished_probe_is_skipped_and_the_cli_reports_it(corpus, tmp_path):
     assert (tmp_path / "p" / "probe.npz").stat().st_mtime_ns == stamp
     result = CliRunner().invoke(main, args + overrides + ["--c-grid", "0,x"])
     assert result.exit_code == 2 and "comma-separated numbers" in result.output
+
+
+def test_the_c_grid_goes_on_past_its_best_end_unless_fixed(tmp_path):
+    # Noisy enough that Development Macro-F1 still rises past the lower end of the grid given.
+    corpus = write_corpus(tmp_path / "noisy", per_class=6, noise=6.0)
+    config = tmp_path / "c.yaml"
+    config.write_text("data:\n  num_workers: 0\n")
+    overrides = [value for item in tiny_overrides(corpus) for value in ("--set", item)]
+
+    def c_values_tried(exp_dir, *options):
+        result = CliRunner().invoke(main, ["probe", str(config), "--exp-dir", str(exp_dir), *overrides,
+                                           "--c-grid", "0.01,0.1", *options])
+        assert result.exit_code == 0, result.output
+        description = json.loads((exp_dir / "probe.json").read_text())
+        return sorted(row["value"] for row in description["selection"] if row["parameter"] == "C")
+
+    assert c_values_tried(tmp_path / "extended") == [0.001, 0.01, 0.1]
+    assert c_values_tried(tmp_path / "fixed", "--fixed-grids") == [0.01, 0.1]

@@ -25,7 +25,10 @@ def _grid(text: str) -> list:
               help="Inverse regularisation strengths of the logistic regression; the best Development Macro-F1 wins.")
 @click.option("--alpha-grid", default="1,10,100,1000,10000",
               help="Ridge penalties of the attribute regression; the best Development mean CCC wins.")
-def probe(config_path: Path, exp_dir: Path, overrides, c_grid: str, alpha_grid: str) -> None:
+@click.option("--extend-grids/--fixed-grids", default=True,
+              help="When the best C or alpha is at an end of its grid, go on past that end until it is not "
+                   "(C within 1e-5..10, alpha within 0.01..1e6); --fixed-grids keeps the grids as given.")
+def probe(config_path: Path, exp_dir: Path, overrides, c_grid: str, alpha_grid: str, extend_grids: bool) -> None:
     """Fit a linear probe on mean+std pooled features of the config's streams (the EmoBox/SUPERB baseline).
 
     Writes EXP_DIR/probe.npz, probe.json and predictions/<split>.csv in the member format.
@@ -34,6 +37,6 @@ def probe(config_path: Path, exp_dir: Path, overrides, c_grid: str, alpha_grid: 
     from toolkit.training.config import load_config
 
     config = load_config(config_path, overrides)
-    result = run_probe(config, exp_dir, _grid(c_grid), _grid(alpha_grid))
+    result = run_probe(config, exp_dir, _grid(c_grid), _grid(alpha_grid), extend_grids)
     click.echo(f"probe over {'+'.join(config.data.streams)}: Development Macro-F1 {result.dev_macro_f1:.4f} "
                f"(C={result.C:g}, alpha={result.alpha:g}); predictions in {result.exp_dir / 'predictions'}")

@@ -69,8 +69,9 @@ def load_probe(exp_dir: PathLike) -> LinearProbe:
 
 
 def run_probe(config, exp_dir: PathLike, c_grid: Sequence[float] = DEFAULT_C_GRID,
-              alpha_grid: Sequence[float] = DEFAULT_ALPHA_GRID) -> ProbeResult:
-    """Fit, select and apply a probe over ``config.data``; skipped when ``exp_dir`` already holds one."""
+              alpha_grid: Sequence[float] = DEFAULT_ALPHA_GRID, extend_grids: bool = True) -> ProbeResult:
+    """Fit, select and apply a probe over ``config.data``; skipped when ``exp_dir`` already holds one.
+    ``extend_grids``: go on past an end of a grid that holds the best value (``fit_probe``)."""
     from toolkit.data.inventory import read_inventory
     from toolkit.training.dataset import load_split, manifest_path
 
@@ -92,7 +93,7 @@ def run_probe(config, exp_dir: PathLike, c_grid: Sequence[float] = DEFAULT_C_GRI
     train, dev = split_data(data.train_split), split_data(data.dev_split)
     train_x, dev_x = pooled(train, data.train_split), pooled(dev, data.dev_split)
     probe = fit_probe(train_x, train.class_indices, train.attributes, dev_x, dev.class_indices, dev.attributes,
-                      inventory, data.streams, c_grid, alpha_grid, seed=config.train.seed)
+                      inventory, data.streams, c_grid, alpha_grid, seed=config.train.seed, extend_grids=extend_grids)
     dev_logits, _ = probe.predict(dev_x)
     labelled = dev.class_indices >= 0
     dev_score = macro_f1(dev.class_indices[labelled], dev_logits[labelled].argmax(axis=1), inventory.num_classes)
