@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 
 from toolkit.emotions import Inventory
 from toolkit.probes.linear import (ALPHA_BOUNDS, C_BOUNDS, DEFAULT_ALPHA_GRID, DEFAULT_C_GRID, extended_grid_search,
@@ -104,3 +104,31 @@ def test_the_probe_finds_a_c_below_the_grid_it_was_given():
     assert fixed.C == 0.01 and extended.C < 0.01
     dev_f1 = {row["value"]: row["dev_macro_f1"] for row in extended.selection if row["parameter"] == "C"}
     assert len(dev_f1) > 2 and dev_f1[extended.C] > dev_f1[0.01] + 0.01
+
+
+def test_rows_without_a_class_or_attributes_count_as_absent():
+    # The probe keeps one copy of the training matrix: rows without a class get weight 0 in the
+    # classifier and rows without attributes are left out of the ridge, which must be the same fits
+    # as on the labelled rows alone.
+    rng = np.random.default_rng(3)
+    inventory = Inventory.parse("A,S,H,N")
+    directions = rng.normal(size=(4, 30))
+    train = rng.normal(size=(300, 30)) * rng.uniform(0.5, 3, size=30) + rng.normal(size=30)
+    classes = (train @ directions.T + rng.normal(scale=2, size=(300, 4))).argmax(axis=1)
+    attributes = 4 + train[:, :3] * 0.3 + rng.normal(scale=0.5, size=(300, 3))
+    classes[rng.random(300) < 0.3] = -1
+    attributes[rng.random(300) < 0.2] = np.nan
+    dev = train[:100] + rng.normal(scale=0.1, size=(100, 30))
+    probe = fit_probe(train, classes, attributes, dev, classes[:100], attributes[:100], inventory, ["s"],
+                      c_grid=(0.1,), alpha_grid=(10.0,))
+
+    standardised = (train - probe.mean) / probe.scale
+    labelled, known = classes >= 0, np.isfinite(attributes).all(axis=1)
+    classifier = LogisticRegression(C=0.1, class_weight="balanced", tol=1e-12, max_iter=10**6).fit(
+        standardised[labelled], classes[labelled])
+    ridge = Ridge(alpha=10.0).fit(standardised[known], attributes[known])
+    assert np.abs(probe.class_weight - classifier.coef_).max() < 1e-6 * np.abs(classifier.coef_).max()
+    logits, predicted_attributes = probe.predict(dev)
+    expected = np.clip(ridge.predict((dev - probe.mean) / probe.scale), 1, 7)
+    assert np.abs(predicted_attributes - expected).max() < 1e-8
+    assert (logits.argmax(axis=1) == classifier.predict((dev - probe.mean) / probe.scale)).all()
