@@ -60,6 +60,20 @@ def synthetic_split(rng: np.random.Generator, rows: int, priors: np.ndarray, cla
     return features.astype(np.float32), classes, attributes
 
 
+def synthetic_data(rows: int, width: int, seed: int) -> Dict[str, np.ndarray]:
+    """Training (``rows``) and Development (a quarter of it) splits: ``train``, ``train_classes``,
+    ``train_attributes`` and the same for ``dev``."""
+    rng = np.random.default_rng(seed)
+    priors = class_priors()
+    mixing = rng.standard_normal((LATENT_DIM, width)) * np.linspace(1.0, 0.05, LATENT_DIM)[:, None]
+    class_means = 0.15 * rng.standard_normal((len(priors), LATENT_DIM))
+    data = {}
+    for split, count in (("train", rows), ("dev", rows // 4)):
+        data[split], data[f"{split}_classes"], data[f"{split}_attributes"] = synthetic_split(
+            rng, count, priors, class_means, mixing)
+    return data
+
+
 def fit_timed(linear, data: Dict[str, np.ndarray], settings: Dict[str, float]) -> Dict[str, object]:
     """Fit the probe with the module's solver settings replaced by ``settings``; its wall time and result."""
     from toolkit.emotions import CHALLENGE
@@ -99,16 +113,9 @@ def main() -> None:
     print("\n| training rows | width | 1e-4 (before) | 1e-8 (now) | ratio | C before / now | 1e-4 weights off by |")
     print("|---|---|---|---|---|---|---|", flush=True)
     now = {name: getattr(linear, name) for name in BEFORE}
-    priors = class_priors()
     results: List[Dict[str, object]] = []
     for rows in args.rows:
-        rng = np.random.default_rng(args.seed)
-        mixing = rng.standard_normal((LATENT_DIM, args.width)) * np.linspace(1.0, 0.05, LATENT_DIM)[:, None]
-        class_means = 0.15 * rng.standard_normal((len(priors), LATENT_DIM))
-        data = {}
-        for split, count in (("train", rows), ("dev", rows // 4)):
-            data[split], data[f"{split}_classes"], data[f"{split}_attributes"] = synthetic_split(
-                rng, count, priors, class_means, mixing)
+        data = synthetic_data(rows, args.width, args.seed)
         if not results:
             # Untimed: the first fit pays for scikit-learn's imports and the BLAS pool's start.
             fit_timed(linear, {key: value[:200] for key, value in data.items()}, BEFORE)

@@ -63,17 +63,10 @@ print(json.dumps({"held_kib": held, "peak_kib": status_kib("VmHWM"), "seconds": 
 
 
 def write_data(path: Path, rows: int, width: int, unlabelled: float, seed: int) -> None:
-    from bench_probe_fit import LATENT_DIM, class_priors, synthetic_split
+    from bench_probe_fit import synthetic_data
 
-    rng = np.random.default_rng(seed)
-    priors = class_priors()
-    mixing = rng.standard_normal((LATENT_DIM, width)) * np.linspace(1.0, 0.05, LATENT_DIM)[:, None]
-    class_means = 0.15 * rng.standard_normal((len(priors), LATENT_DIM))
-    data = {}
-    for split, count in (("train", rows), ("dev", rows // 4)):
-        data[split], data[f"{split}_classes"], data[f"{split}_attributes"] = synthetic_split(
-            rng, count, priors, class_means, mixing)
-    data["train_classes"][rng.random(rows) < unlabelled] = -1
+    data = synthetic_data(rows, width, seed)
+    data["train_classes"][np.random.default_rng(seed).random(rows) < unlabelled] = -1
     np.savez(path, **data)
 
 

@@ -119,12 +119,15 @@ def extended_grid_search(grid: Sequence[float], evaluate: Callable[[float], floa
         # NaN (e.g. the CCC of constant predictions) ranks below every real score
         return -np.inf if np.isnan(scores[value]) else scores[value]
 
+    def best_so_far() -> float:
+        return max(sorted(scores, reverse=larger_regularises_more), key=rank)
+
     low, high = min(scores), max(scores)
     ratio = (high / low) ** (1 / (len(scores) - 1)) if len(scores) > 1 else 1.0
     steps_below = steps_above = 0
     while extend and ratio > 1:
         ascending = sorted(scores)
-        best = max(sorted(scores, reverse=larger_regularises_more), key=rank)
+        best = best_so_far()
         # An end that only ties its neighbour says the scores have levelled off there, not that they still rise.
         if best == ascending[0] and rank(best) > rank(ascending[1]):
             steps_below += 1
@@ -140,8 +143,7 @@ def extended_grid_search(grid: Sequence[float], evaluate: Callable[[float], floa
             break
         logger.info("the best %s, %g, is at the end of its grid: trying %g", name, best, following)
         scores[following] = evaluate(following)
-    best = max(sorted(scores, reverse=larger_regularises_more), key=rank)
-    return best, scores
+    return best_so_far(), scores
 
 
 def fit_probe(train: np.ndarray, train_classes: np.ndarray, train_attributes: np.ndarray,
@@ -193,7 +195,8 @@ def fit_probe(train: np.ndarray, train_classes: np.ndarray, train_attributes: np
         if any(issubclass(w.category, ConvergenceWarning) for w in caught):
             logger.warning("probe C=%g: logistic regression did not converge in %d iterations", c, model.max_iter)
         weight, bias = classifiers[c] = _class_logits(model, inventory.num_classes, width)
-        predicted = (dev_z[dev_labelled] @ weight.T + bias).argmax(axis=1)
+        # Scored on every Development row, then the labelled ones kept: no copy of the Development matrix.
+        predicted = (dev_z @ weight.T + bias).argmax(axis=1)[dev_labelled]
         return macro_f1(dev_classes[dev_labelled], predicted, inventory.num_classes)
 
     c_chosen, c_scores = extended_grid_search(c_grid, classifier_dev_macro_f1, C_BOUNDS, larger_regularises_more=False,
@@ -219,7 +222,7 @@ def fit_probe(train: np.ndarray, train_classes: np.ndarray, train_attributes: np
         def regressor_dev_ccc(alpha: float) -> float:
             ridge = Ridge(alpha=alpha, copy_X=False).fit(rows, known_attributes)
             weight, bias = regressors[alpha] = ridge.coef_.copy(), ridge.intercept_ - ridge.coef_ @ offset
-            predicted = np.clip(dev_z[dev_known] @ weight.T + bias, ATTRIBUTE_MIN, ATTRIBUTE_MAX)
+            predicted = np.clip(dev_z @ weight.T + bias, ATTRIBUTE_MIN, ATTRIBUTE_MAX)[dev_known]
             return attribute_ccc(dev_attributes[dev_known], predicted)["mean"]
 
         alpha_chosen, alpha_scores = extended_grid_search(alpha_grid, regressor_dev_ccc, ALPHA_BOUNDS,
