@@ -22,6 +22,8 @@ setup(
         "torchaudio>=2.4,<3",
         "transformers>=4.45,<6",
         "matplotlib>=3.7,<4",
+        # Limits scipy's bundled BLAS to one thread during the probe's fit (toolkit.utils.threads).
+        "threadpoolctl>=3.1,<4",
     ],
     extras_require={
         # Whisper transcription and the CTranslate2 Whisper encoder.

@@ -184,3 +184,29 @@ def test_module_prints_the_allotment_for_launchers():
     output = subprocess.run([sys.executable, "-m", "toolkit.utils.threads"], capture_output=True, text=True,
                             check=True, env=env).stdout
     assert output == "1\n"
+
+
+def test_scipy_own_blas_runs_one_thread_inside_the_block_and_numpys_keeps_its_threads():
+    # A fresh process whose BLAS pools both start with 2 threads, whatever this machine's core count.
+    code = (
+        "import json, numpy, scipy\n"
+        "from pathlib import Path\n"
+        "from threadpoolctl import threadpool_info\n"
+        "from toolkit.utils.threads import scipy_own_blas_single_threaded\n"
+        "def pools():\n"
+        "    return sorted((Path(p['filepath']).resolve().parent.name, p['num_threads'])\n"
+        "                  for p in threadpool_info() if p['user_api'] == 'blas')\n"
+        "import scipy.optimize\n"
+        "before = pools()\n"
+        "with scipy_own_blas_single_threaded():\n"
+        "    during = pools()\n"
+        "print(json.dumps({'before': before, 'during': during, 'after': pools()}))\n"
+    )
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2", "PYTHONPATH": str(REPO)}
+    report = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                       env=env).stdout)
+    directories = [directory for directory, _ in report["before"]]
+    if "scipy.libs" not in directories:
+        pytest.skip(f"scipy bundles no BLAS of its own here (BLAS libraries in {directories}): nothing to limit")
+    assert report["before"] == report["after"] == [["numpy.libs", 2], ["scipy.libs", 2]]
+    assert report["during"] == [["numpy.libs", 2], ["scipy.libs", 1]]

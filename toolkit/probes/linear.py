@@ -21,6 +21,7 @@ import numpy as np
 from toolkit.emotions import ATTRIBUTE_MAX, ATTRIBUTE_MIN, ATTRIBUTES, Inventory
 from toolkit.metrics import attribute_ccc, macro_f1
 from toolkit.utils.errors import ToolkitError
+from toolkit.utils.threads import scipy_own_blas_single_threaded
 
 logger = logging.getLogger(__name__)
 
@@ -199,8 +200,11 @@ def fit_probe(train: np.ndarray, train_classes: np.ndarray, train_attributes: np
         predicted = (dev_z @ weight.T + bias).argmax(axis=1)[dev_labelled]
         return macro_f1(dev_classes[dev_labelled], predicted, inventory.num_classes)
 
-    c_chosen, c_scores = extended_grid_search(c_grid, classifier_dev_macro_f1, C_BOUNDS, larger_regularises_more=False,
-                                              extend=extend_grids, name="C")
+    # L-BFGS-B's vector updates in scipy's bundled BLAS, one thread; the gradient's products in numpy's, every
+    # thread (scipy_own_blas_single_threaded says why: two spinning thread pools made the fits 4-8x slower).
+    with scipy_own_blas_single_threaded():
+        c_chosen, c_scores = extended_grid_search(c_grid, classifier_dev_macro_f1, C_BOUNDS,
+                                                  larger_regularises_more=False, extend=extend_grids, name="C")
     class_weight, class_bias = classifiers[c_chosen]
     selection: List[Dict[str, float]] = [{"parameter": "C", "value": c, "dev_macro_f1": score}
                                          for c, score in sorted(c_scores.items())]

@@ -23,6 +23,9 @@ the cgroup root (``/sys/fs/cgroup``; a parameter, so tests point it at a directo
 torch's intra- and inter-op thread counts as soon as torch is imported, without importing it.
 ``python -m toolkit.utils.threads`` prints the allotment (``--why``: and where it comes from);
 the local launcher divides it among its jobs. Nothing else is written.
+
+``scipy_own_blas_single_threaded`` limits, for a block of code, the BLAS library that scipy bundles
+for itself (pip's wheels) to one thread, leaving numpy's at the allotment: see its docstring.
 """
 
 import importlib.abc
@@ -281,6 +284,32 @@ def when_imported(name: str, callback: Callable) -> None:
     _PENDING[name] = callback
     if _WATCHER not in sys.meta_path:
         sys.meta_path.insert(0, _WATCHER)
+
+
+def scipy_own_blas_single_threaded():
+    """A context manager (threadpoolctl's) in which the BLAS libraries bundled inside scipy's own
+    installation run one thread, and every other BLAS (numpy's, the one that does a fit's large
+    matrix products) keeps its thread count.
+
+    Why: pip's numpy and scipy wheels each bundle an OpenBLAS with its own thread pool. scipy's
+    L-BFGS-B (behind scikit-learn's ``LogisticRegression``) calls scipy's BLAS for small vector
+    updates, alternating with the gradient's products in numpy's; after each call a pool's threads
+    keep spinning on the cores the other pool needs (scipy/scipy#22438, fixed the same way by
+    downstream projects). On 2 cores the probe's fit ran 4-8x slower for it
+    (benchmarks/bench_probe_blas_threads.py). Where numpy and scipy share one BLAS outside scipy's
+    directory (conda, MKL), there is no second pool and nothing is limited.
+    """
+    import scipy
+    import scipy.optimize  # noqa: F401  (loads scipy's BLAS, so that threadpoolctl finds it)
+    from threadpoolctl import ThreadpoolController
+
+    scipy_dir = Path(scipy.__file__).resolve().parent
+    # auditwheel puts a wheel's bundled libraries next to the package, in scipy.libs/
+    own_dirs = (scipy_dir, scipy_dir.parent / "scipy.libs")
+    blas = ThreadpoolController().select(user_api="blas")
+    own = [library.filepath for library in blas.lib_controllers
+           if any(Path(library.filepath).resolve().is_relative_to(directory) for directory in own_dirs)]
+    return blas.select(filepath=own).limit(limits=1)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
