@@ -201,7 +201,7 @@ def fit_probe(train: np.ndarray, train_classes: np.ndarray, train_attributes: np
         return macro_f1(dev_classes[dev_labelled], predicted, inventory.num_classes)
 
     # L-BFGS-B's vector updates in scipy's bundled BLAS, one thread; the gradient's products in numpy's, every
-    # thread (scipy_own_blas_single_threaded says why: two spinning thread pools made the fits 4-8x slower).
+    # thread (scipy_own_blas_single_threaded says why: two spinning thread pools made the fits 3.7-8x slower).
     with scipy_own_blas_single_threaded():
         c_chosen, c_scores = extended_grid_search(c_grid, classifier_dev_macro_f1, C_BOUNDS,
                                                   larger_regularises_more=False, extend=extend_grids, name="C")

@@ -294,9 +294,10 @@ def scipy_own_blas_single_threaded():
     Why: pip's numpy and scipy wheels each bundle an OpenBLAS with its own thread pool. scipy's
     L-BFGS-B (behind scikit-learn's ``LogisticRegression``) calls scipy's BLAS for small vector
     updates, alternating with the gradient's products in numpy's; after each call a pool's threads
-    keep spinning on the cores the other pool needs (scipy/scipy#22438, fixed the same way by
-    downstream projects). On 2 cores the probe's fit ran 4-8x slower for it
-    (benchmarks/bench_probe_blas_threads.py). Where numpy and scipy share one BLAS outside scipy's
+    keep spinning on the cores the other pool needs (scipy/scipy#22438). On 2 cores the probe's fit
+    ran 3.7-8x slower for it (benchmarks/bench_probe_blas_threads.py); limiting every BLAS to one
+    thread, the usual advice, also gives up numpy's threads for the products and was slower than
+    this from 400 training rows on. Where numpy and scipy share one BLAS outside scipy's
     directory (conda, MKL), there is no second pool and nothing is limited.
     """
     import scipy
