@@ -300,8 +300,7 @@ def scipy_own_blas_single_threaded():
     this from 400 training rows on. Where numpy and scipy share one BLAS outside scipy's
     directory (conda, MKL), there is no second pool and nothing is limited.
     """
-    import scipy
-    import scipy.optimize  # noqa: F401  (loads scipy's BLAS, so that threadpoolctl finds it)
+    import scipy.optimize  # loads scipy's BLAS, so that threadpoolctl finds it
     from threadpoolctl import ThreadpoolController
 
     scipy_dir = Path(scipy.__file__).resolve().parent
